@@ -1,0 +1,160 @@
+/**
+ * The one place where settings are read from the environment. Every value is validated at
+ * start; a bad one stops the start with a message naming the variable.
+ */
+import path from "node:path";
+
+/** Every service of the codebase, one file each under services/. */
+export const ALL_SERVICES = ["api", "tokens"] as const;
+export type ServiceName = (typeof ALL_SERVICES)[number];
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === "" ? undefined : v.trim();
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `must be an integer, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  if (["1", "true", "yes"].includes(raw.toLowerCase())) return true;
+  if (["0", "false", "no"].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(name, `must be 1/0 or true/false, got "${raw}"`);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be a URL (${protocols.join(", ")}), got "${raw}"`);
+  }
+  if (!protocols.includes(parsed.protocol.replace(/:$/, "")))
+    throw new ConfigError(name, `must use ${protocols.map((p) => p + "://").join(" or ")}, got "${raw}"`);
+  return raw;
+}
+
+function hostPorts(env: Env, name: string): string[] | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  const list = raw.split(",").map((s) => s.trim());
+  for (const hp of list)
+    if (!/^[\w.-]+:\d{1,5}$/.test(hp))
+      throw new ConfigError(name, `must be a comma list of host:port, got "${raw}"`);
+  return list;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], def: T): T {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  if (!allowed.includes(raw as T))
+    throw new ConfigError(name, `must be one of ${allowed.join(", ")}, got "${raw}"`);
+  return raw as T;
+}
+
+function services(env: Env): ServiceName[] {
+  const raw = str(env, "SERVICES");
+  if (raw === undefined || raw === "all") return [...ALL_SERVICES];
+  const list = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const s of list)
+    if (!ALL_SERVICES.includes(s as ServiceName))
+      throw new ConfigError(
+        "SERVICES",
+        `names an unknown service "${s}" (known: ${ALL_SERVICES.join(", ")})`,
+      );
+  return list as ServiceName[];
+}
+
+/** A PEM key given inline, with literal "\n" allowed so it fits in one env line. */
+function pem(env: Env, name: string): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  const key = raw.replace(/\\n/g, "\n");
+  if (!key.includes("-----BEGIN")) throw new ConfigError(name, "must be a PEM-encoded key");
+  return key;
+}
+
+export function loadConfig(env: Env = process.env) {
+  const nodeEnv = oneOf(env, "NODE_ENV", ["development", "production", "test"], "development");
+  const config = {
+    nodeEnv,
+    nodeID: str(env, "NODE_ID"),
+    namespace: str(env, "NAMESPACE") ?? "",
+    port: int(env, "PORT", 3000, 0, 65535),
+    transporter: url(env, "TRANSPORTER", ["nats"]),
+    services: services(env),
+    mongoUri: url(env, "MONGO_URI", ["mongodb", "mongodb+srv"]),
+    dataDir: path.resolve(str(env, "DATA_DIR") ?? "./data"),
+    kafkaBrokers: hostPorts(env, "KAFKA_BROKERS"),
+    redisUrl: url(env, "REDIS_URL", ["redis", "rediss"]),
+    smtpUrl: url(env, "SMTP_URL", ["smtp", "smtps"]),
+    twilio: {
+      accountSid: str(env, "TWILIO_ACCOUNT_SID"),
+      authToken: str(env, "TWILIO_AUTH_TOKEN"),
+      from: str(env, "TWILIO_FROM"),
+      apiBase: url(env, "TWILIO_API_BASE", ["http", "https"]),
+    },
+    jwt: {
+      privateKey: pem(env, "JWT_PRIVATE_KEY"),
+      publicKey: pem(env, "JWT_PUBLIC_KEY"),
+      accessTokenTtl: int(env, "ACCESS_TOKEN_TTL", 900, 10, 86400),
+      issuer: str(env, "JWT_ISSUER") ?? "moleculer-shop",
+      audience: str(env, "JWT_AUDIENCE") ?? "moleculer-shop-api",
+    },
+    admin: { email: str(env, "ADMIN_EMAIL"), password: str(env, "ADMIN_PASSWORD") },
+    rateLimitPerMinute: int(env, "RATE_LIMIT_PER_MINUTE", 600, 1, 10_000_000),
+    authRateLimitPerMinute: int(env, "AUTH_RATE_LIMIT_PER_MINUTE", 20, 1, 10_000_000),
+    loginMaxFailures: int(env, "LOGIN_MAX_FAILURES", 10, 1, 1_000_000),
+    trustProxy: bool(env, "TRUST_PROXY", false),
+    requestTimeoutMs: int(env, "REQUEST_TIMEOUT_MS", 10_000, 100, 600_000),
+    logLevel: oneOf(env, "LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace"], "info"),
+  };
+  if (config.admin.email && !config.admin.password)
+    throw new ConfigError("ADMIN_PASSWORD", "must be set when ADMIN_EMAIL is set");
+  if (Boolean(config.jwt.privateKey) !== Boolean(config.jwt.publicKey))
+    throw new ConfigError(
+      config.jwt.privateKey ? "JWT_PUBLIC_KEY" : "JWT_PRIVATE_KEY",
+      "must be set together with its pair",
+    );
+  if (nodeEnv === "production" && !config.jwt.privateKey)
+    throw new ConfigError("JWT_PRIVATE_KEY", "is required when NODE_ENV=production");
+  return config;
+}
+
+export type Config = ReturnType<typeof loadConfig>;
+
+let cached: Config | undefined;
+/** The process-wide configuration, validated once. */
+export function config(): Config {
+  return (cached ??= loadConfig());
+}
+
+/** Re-reads the environment (tests change it between brokers). */
+export function reloadConfig(env: Env = process.env): Config {
+  return (cached = loadConfig(env));
+}

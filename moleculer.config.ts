@@ -1,0 +1,69 @@
+/**
+ * Broker options, built from the validated configuration: the same code runs as one embedded
+ * process (no transporter, in-process channels) or as any number of nodes over NATS.
+ */
+import os from "node:os";
+import type { BrokerOptions } from "moleculer";
+import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
+import type { Config } from "./lib/config";
+
+/** Timeouts and connection loss are worth a retry on another node; business errors are not. */
+function isRetryable(err: any): boolean {
+  return Boolean(err && err.retryable);
+}
+
+export function brokerOptions(config: Config, overrides: Partial<BrokerOptions> = {}): BrokerOptions {
+  const nats = config.transporter;
+  return {
+    namespace: config.namespace,
+    nodeID: config.nodeID ?? `${os.hostname()}-${process.pid}`,
+    transporter: nats ? { type: "NATS", options: { url: nats, maxReconnectAttempts: -1 } } : undefined,
+    // Short heartbeats so a killed node leaves the registry within seconds.
+    heartbeatInterval: 2,
+    heartbeatTimeout: 6,
+    requestTimeout: config.requestTimeoutMs,
+    retryPolicy: { enabled: true, retries: 5, delay: 100, maxDelay: 1000, factor: 2, check: isRetryable },
+    // Endpoints that keep timing out are skipped until they answer again.
+    circuitBreaker: {
+      enabled: true,
+      threshold: 0.5,
+      minRequestCount: 3,
+      windowTime: 10,
+      halfOpenTime: 5000,
+      check: (err: any) => err && (err.code >= 500 || err.name === "RequestTimeoutError"),
+    },
+    registry: { strategy: "RoundRobin", preferLocal: true },
+    cacher: config.redisUrl
+      ? { type: "Redis", options: { redis: config.redisUrl as any, ttl: 300 } }
+      : { type: "Memory", options: { ttl: 300 } },
+    serializer: "JSON",
+    logger: {
+      type: "Console",
+      options: {
+        level: config.logLevel,
+        formatter: config.nodeEnv === "production" ? "json" : "short",
+        colors: config.nodeEnv !== "production" && process.stdout.isTTY,
+        moduleColors: false,
+        autoPadding: false,
+      },
+    },
+    metrics: { enabled: true, reporter: [] },
+    tracing: { enabled: false },
+    middlewares: [
+      ChannelsMiddleware({
+        adapter: nats
+          ? {
+              type: "NATS",
+              options: {
+                nats: { url: nats, connectionOptions: { maxReconnectAttempts: -1 } },
+                maxRetries: 5,
+                deadLettering: { enabled: true, queueName: "DEAD_LETTER" },
+              } as any,
+            }
+          : { type: "Fake", options: {} as any },
+        context: true,
+      } as any),
+    ],
+    ...overrides,
+  };
+}

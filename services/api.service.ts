@@ -1,0 +1,168 @@
+/**
+ * The HTTP gateway (moleculer-web). Only the aliases listed here are reachable from HTTP; every
+ * error leaves as `{name, message, code, type, data}` with the HTTP status = code.
+ */
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Context, ServiceSchema } from "moleculer";
+import ApiGateway from "moleculer-web";
+import { config } from "../lib/config";
+import { HEALTH_ACTION, type Meta } from "../contracts";
+
+type Req = IncomingMessage & { $ctx?: Context<unknown, Meta>; $startTime?: [number, number] };
+
+/** Public REST routes: "METHOD /path" -> action. Readiness waits for every service named here. */
+export const API_ALIASES: Record<string, string> = {
+  "GET /.well-known/jwks.json": "tokens.jwks",
+};
+
+export function routedServices(aliases: Record<string, string> = API_ALIASES): string[] {
+  return [...new Set(Object.values(aliases).map((a) => a.slice(0, a.lastIndexOf("."))))].sort();
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+const ApiService: ServiceSchema = {
+  name: "api",
+  mixins: [ApiGateway],
+  settings: <any>{
+    port: config().port,
+    ip: "0.0.0.0",
+    rootCallOptions(options: Record<string, any>, req: IncomingMessage) {
+      const given = req.headers["x-request-id"];
+      options.requestID = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+      options.meta = { requestId: options.requestID };
+    },
+    routes: [
+      {
+        path: "/health",
+        mappingPolicy: "restrict",
+        bodyParsers: false,
+        logging: false,
+        aliases: { "GET live": "api.live", "GET ready": "api.ready" },
+      },
+      {
+        path: "/api",
+        mappingPolicy: "restrict",
+        bodyParsers: { json: { limit: "1mb", strict: true } },
+        aliases: API_ALIASES,
+      },
+    ],
+    logRequest: "debug",
+    logResponse: null,
+    onError(this: any, req: Req, res: ServerResponse, err: any) {
+      const body = this.toErrorBody(err);
+      if (body.code >= 500)
+        this.logger.error("Request failed", { requestId: req.$ctx?.requestID, url: req.url, err });
+      res.setHeader("Content-Type", "application/json; charset=utf-8");
+      const headers = req.$ctx?.meta?.$responseHeaders;
+      if (headers) for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+      res.writeHead(body.code);
+      res.end(JSON.stringify(body));
+      this.logResponse(req, res);
+    },
+  },
+  actions: {
+    live: {
+      visibility: "published",
+      handler() {
+        return { status: "ok" };
+      },
+    },
+    ready: {
+      visibility: "published",
+      async handler(this: any, ctx: Context<unknown, Meta>) {
+        const { ok, body } = await this.readiness(ctx);
+        ctx.meta.$statusCode = ok ? 200 : 503;
+        return body;
+      },
+    },
+  },
+  methods: {
+    /** Ready = the transporter is connected, every routed service is discovered and its store answers. */
+    async readiness(this: any, ctx: Context) {
+      const checks: Record<string, any> = {};
+      const failing: string[] = [];
+
+      const transit = this.broker.transit;
+      checks.transporter = transit ? (transit.connected ? "up" : "down") : "embedded";
+      if (checks.transporter === "down") failing.push("transporter");
+
+      const required = routedServices();
+      const missing = required.filter((s) => !this.broker.registry.hasService(s));
+      checks.services = missing.length ? { status: "down", missing } : "up";
+      if (missing.length) failing.push("services");
+
+      const withHealth = required.filter(
+        (s) => !missing.includes(s) && this.broker.registry.actions.isAvailable(`${s}.${HEALTH_ACTION}`),
+      );
+      const results = await Promise.all(
+        withHealth.map((s) =>
+          ctx
+            .call(`${s}.${HEALTH_ACTION}`, {}, { timeout: 2000, retries: 0 })
+            .then((r: any) => (r?.database ? null : s))
+            .catch(() => s),
+        ),
+      );
+      const dbDown = results.filter((s): s is string => s !== null);
+      checks.database = dbDown.length ? { status: "down", services: dbDown } : "up";
+      if (dbDown.length) failing.push("database");
+
+      const body = {
+        status: failing.length ? "unavailable" : "ok",
+        checks,
+        ...(failing.length ? { failing } : {}),
+      };
+      return { ok: failing.length === 0, body };
+    },
+
+    /** Maps any thrown error (Moleculer, moleculer-web, body-parser) to the contract's shape. */
+    toErrorBody(err: any) {
+      let code = Number(err?.code);
+      if (!(code >= 400 && code < 600)) code = Number(err?.status) || 500;
+      if (!(code >= 400 && code < 600)) code = 500;
+      let { name, message, type, data } = err ?? {};
+      if (err?.type === "entity.too.large") {
+        [code, name, type, message] = [
+          413,
+          "PayloadTooLarge",
+          "PAYLOAD_TOO_LARGE",
+          "Request body is larger than 1 MB",
+        ];
+      } else if (err?.type === "entity.parse.failed") {
+        [code, name, type, message] = [
+          400,
+          "BadRequestError",
+          "INVALID_JSON",
+          "Request body is not valid JSON",
+        ];
+      } else if (err?.name === "ValidationError") {
+        code = 422;
+        type = "VALIDATION_ERROR";
+      } else if (err?.name === "ServiceNotFoundError" || err?.name === "ServiceNotAvailableError") {
+        code = 503;
+      } else if (err?.name === "NotFoundError" && type === "NOT_FOUND") {
+        message = "Not found";
+      }
+      if (code >= 500 && code !== 503)
+        [name, message, type, data] = ["InternalServerError", "Internal server error", "INTERNAL", undefined];
+      return {
+        name: name ?? "Error",
+        message: message ?? "Error",
+        code,
+        type: type ?? "ERROR",
+        data: data ?? {},
+      };
+    },
+
+    logResponse(this: any, req: Req, res: ServerResponse) {
+      const [s, ns] = req.$startTime ? process.hrtime(req.$startTime) : [0, 0];
+      const line = `${req.method} ${req.url} ${res.statusCode} ${(s * 1e3 + ns / 1e6).toFixed(1)}ms requestId=${req.$ctx?.requestID ?? "-"}`;
+      // Successful requests are logged at debug: a log line per request costs throughput.
+      if (res.statusCode >= 400) this.logger.info(line);
+      else this.logger.debug(line);
+    },
+  },
+};
+
+export default ApiService;
