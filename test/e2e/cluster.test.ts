@@ -1,0 +1,128 @@
+import { spawn } from "node:child_process";
+import path from "node:path";
+import type { ServiceBroker } from "moleculer";
+import {
+  Cluster,
+  NODE_BIN,
+  ROOT,
+  describeE2E,
+  infraCtl,
+  sleep,
+  waitFor,
+  type NodeProcess,
+} from "../support/cluster";
+import { callsServed, observer } from "../support/broker";
+
+const ROUTE = "/api/.well-known/jwks.json";
+const ACTION = "tokens.jwks";
+
+describeE2E("a cluster of node processes over real NATS", () => {
+  let cluster: Cluster;
+  let a: NodeProcess;
+  let b: NodeProcess;
+  let obs: ServiceBroker;
+
+  const get = () => fetch(`${cluster.baseUrl}${ROUTE}`, { signal: AbortSignal.timeout(30_000) });
+
+  beforeAll(async () => {
+    cluster = new Cluster();
+    await cluster.add("gateway", ["api"]);
+    a = await cluster.add("a", ["tokens"]);
+    b = await cluster.add("b", ["tokens"]);
+    await cluster.waitReady();
+    obs = await observer(cluster);
+    await waitFor("both instances to be discovered", async () => {
+      const nodes = obs.registry
+        .getServiceList({ onlyAvailable: true })
+        .filter((s: any) => s.name === "tokens");
+      return nodes.length === 2;
+    });
+  });
+
+  afterAll(async () => {
+    await obs?.stop();
+    await cluster?.stopAll();
+  });
+
+  it("should spread gateway calls over both instances of a service", async () => {
+    for (let i = 0; i < 40; i++) expect((await get()).status).toBe(200);
+    expect(await callsServed(obs, a.nodeID, ACTION)).toBeGreaterThan(0);
+    expect(await callsServed(obs, b.nodeID, ACTION)).toBeGreaterThan(0);
+  });
+
+  it("should fail none of the next 200 requests when one instance is SIGKILLed, and use it again once restarted", async () => {
+    await b.stop("SIGKILL");
+    const statuses: number[] = [];
+    const worker = async (n: number) => {
+      for (let i = 0; i < n; i++)
+        statuses.push(
+          await get().then(
+            (r) => r.status,
+            () => 0,
+          ),
+        );
+    };
+    await Promise.all(Array.from({ length: 10 }, () => worker(20)));
+    expect(statuses).toHaveLength(200);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+
+    b.start();
+    await waitFor(
+      "the restarted instance to serve gateway calls",
+      async () => {
+        for (let i = 0; i < 10; i++) expect((await get()).status).toBe(200);
+        return (await callsServed(obs, b.nodeID, ACTION)) > 0;
+      },
+      30_000,
+      500,
+    );
+  }, 120_000);
+
+  it("should answer again within 10 s after the NATS server restarts", async () => {
+    await infraCtl("down", "nats");
+    await sleep(2000);
+    await infraCtl("up", "nats");
+    const back = Date.now();
+    await waitFor(
+      "a remote call through the gateway after the NATS restart",
+      async () => (await get()).status === 200,
+      10_000,
+      250,
+    );
+    // Both service nodes are back in the gateway's registry, not only one.
+    await waitFor("both instances to be rediscovered", async () => {
+      const before = [await callsServed(obs, a.nodeID, ACTION), await callsServed(obs, b.nodeID, ACTION)];
+      for (let i = 0; i < 10; i++) await get();
+      const after = [await callsServed(obs, a.nodeID, ACTION), await callsServed(obs, b.nodeID, ACTION)];
+      return after[0] > before[0] && after[1] > before[1];
+    });
+    expect(Date.now() - back).toBeLessThan(30_000);
+  }, 60_000);
+
+  it("should list every node in the REPL's `nodes` command", async () => {
+    const repl = spawn(NODE_BIN, [path.join(ROOT, "dist", "bin", "repl.js")], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "", ...cluster.env([]) },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let out = "";
+    repl.stdout.on("data", (d) => (out += d));
+    repl.stderr.on("data", (d) => (out += d));
+    try {
+      const ids = cluster.nodes.map((n) => n.nodeID);
+      await waitFor(
+        "`nodes` to list every node",
+        async () => {
+          out = "";
+          repl.stdin.write("nodes\n");
+          await sleep(700);
+          return ids.every((id) => out.includes(id));
+        },
+        20_000,
+        300,
+      );
+    } finally {
+      repl.kill("SIGKILL");
+    }
+  });
+});
