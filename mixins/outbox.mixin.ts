@@ -1,0 +1,88 @@
+/**
+ * The transactional outbox. A state change and the events it causes are written in the same
+ * document (`_outbox`), so neither exists without the other; the relay then publishes them to
+ * their durable channels and removes them. Anything left unsent (broker down, crash between the
+ * write and the publish) is re-published by a periodic sweep on every node: delivery is
+ * at-least-once and consumers dedupe by eventId.
+ *
+ * Use after DbMixin:
+ *   const evt = this.newEvent(Events.userRegistered, user._id, data);
+ *   await this.adapter.insert({ ...user, ...this.withOutbox([evt]) });
+ *   await this.flushOutbox(user._id);
+ * or in an update: `this.updateOneIf(filter, this.pushOutbox({ $set: {...} }, [evt]))`.
+ */
+import { randomUUID } from "node:crypto";
+import type { ServiceSchema } from "moleculer";
+import type { EventData, EventEnvelope, EventName } from "../contracts";
+
+const SWEEP_MS = Number(process.env.OUTBOX_SWEEP_MS ?? 5000);
+
+export const OutboxMixin: ServiceSchema = {
+  name: "",
+  methods: {
+    newEvent<E extends EventName>(type: E, key: string, data: EventData[E], version = 1): EventEnvelope<E> {
+      return { eventId: randomUUID(), type, version, occurredAt: new Date().toISOString(), key, data };
+    },
+
+    /** Fields for a new document that carries pending events. */
+    withOutbox(events: EventEnvelope[]) {
+      return { _outbox: events, _outboxPending: events.length > 0 };
+    },
+
+    /** `update` plus the operators that add pending events to an existing document. */
+    pushOutbox(update: Record<string, any>, events: EventEnvelope[]) {
+      return {
+        ...update,
+        $set: { ...update.$set, _outboxPending: true },
+        $push: { ...update.$push, _outbox: { $each: events } },
+      };
+    },
+
+    /** Publishes the pending events of one document, in order, and removes each once sent. */
+    async flushOutbox(this: any, id: string): Promise<void> {
+      const doc = await this.adapter.findById(id);
+      for (const evt of (doc?._outbox ?? []) as EventEnvelope[]) {
+        try {
+          await this.publishEvent(evt);
+        } catch (err) {
+          // Left in place: the sweep tries again, and later events wait so order is kept.
+          this.logger.warn(`Outbox: publishing ${evt.type} ${evt.eventId} failed; will retry.`, String(err));
+          return;
+        }
+        await this.updateOneIf({ _id: id }, { $pull: { _outbox: { eventId: evt.eventId } } });
+      }
+      await this.updateOneIf({ _id: id, _outbox: { $size: 0 } }, { $set: { _outboxPending: false } });
+    },
+
+    async publishEvent(this: any, evt: EventEnvelope): Promise<void> {
+      const adapter = this.broker.channelAdapter;
+      // JetStream keeps a message only if a stream holds its subject: make sure one does, even
+      // before any consumer group has subscribed.
+      if (adapter?.createStream && !adapter.__streams?.has(evt.type)) {
+        await adapter.createStream(evt.type.split(".").join("_"), [evt.type], {});
+        (adapter.__streams ??= new Set()).add(evt.type);
+      }
+      await this.broker.sendToChannel(evt.type, evt, { headers: { "event-id": evt.eventId } });
+    },
+
+    async sweepOutbox(this: any): Promise<void> {
+      if (this.__sweeping) return;
+      this.__sweeping = true;
+      try {
+        const pending = await this.adapter.find({ query: { _outboxPending: true }, limit: 500 });
+        for (const doc of pending) await this.flushOutbox(doc._id);
+      } catch (err) {
+        this.logger.warn("Outbox sweep failed; will retry.", String(err));
+      } finally {
+        this.__sweeping = false;
+      }
+    },
+  },
+  async started(this: any) {
+    this.__outboxTimer = setInterval(() => void this.sweepOutbox(), SWEEP_MS);
+    this.__outboxTimer.unref?.();
+  },
+  async stopped(this: any) {
+    clearInterval(this.__outboxTimer);
+  },
+};
