@@ -7,4 +7,5 @@ module.exports = {
   testTimeout: 60000,
   // e2e suites spawn processes on fixed ports: run suites one at a time.
   maxWorkers: 1,
+  reporters: ["default", "<rootDir>/test/support/summary-reporter.js"],
 };
