@@ -3,6 +3,7 @@ import os from "node:os";
 import { ServiceBroker } from "moleculer";
 import { ConfigError, config } from "../lib/config";
 import { brokerOptions } from "../moleculer.config";
+import { replCommands } from "./repl-commands";
 
 async function main() {
   const cfg = config();
@@ -10,6 +11,7 @@ async function main() {
     brokerOptions(cfg, {
       nodeID: `repl-${os.hostname()}-${process.pid}`,
       logger: { type: "Console", options: { level: "warn" } },
+      replOptions: { customCommands: replCommands } as any,
     }),
   );
   await broker.start();

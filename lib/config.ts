@@ -5,7 +5,7 @@
 import path from "node:path";
 
 /** Every service of the codebase, one file each under services/. */
-export const ALL_SERVICES = ["api", "tokens"] as const;
+export const ALL_SERVICES = ["api", "tokens", "kafka-bridge"] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
 export class ConfigError extends Error {
@@ -90,6 +90,17 @@ function services(env: Env): ServiceName[] {
   return list as ServiceName[];
 }
 
+/** KAFKA_INBOUND="topic:channel,topic2:channel2": external topics fed into durable channels. */
+function kafkaInbound(env: Env): { topic: string; channel: string }[] {
+  const raw = str(env, "KAFKA_INBOUND");
+  if (raw === undefined) return [];
+  return raw.split(",").map((pair) => {
+    const m = /^\s*([\w.-]+):([\w.-]+)\s*$/.exec(pair);
+    if (!m) throw new ConfigError("KAFKA_INBOUND", `must be a comma list of topic:channel, got "${raw}"`);
+    return { topic: m[1], channel: m[2] };
+  });
+}
+
 /** A PEM key given inline, with literal "\n" allowed so it fits in one env line. */
 function pem(env: Env, name: string): string | undefined {
   const raw = str(env, name);
@@ -133,6 +144,13 @@ export function loadConfig(env: Env = process.env) {
     trustProxy: bool(env, "TRUST_PROXY", false),
     requestTimeoutMs: int(env, "REQUEST_TIMEOUT_MS", 10_000, 100, 600_000),
     logLevel: oneOf(env, "LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace"], "info"),
+    kafka: {
+      batchSize: int(env, "KAFKA_BATCH_SIZE", 100, 1, 100_000),
+      lingerMs: int(env, "KAFKA_LINGER_MS", 5, 0, 60_000),
+      topicPartitions: int(env, "KAFKA_TOPIC_PARTITIONS", 3, 1, 10_000),
+      replicationFactor: int(env, "KAFKA_REPLICATION_FACTOR", 1, 1, 100),
+      inbound: kafkaInbound(env),
+    },
   };
   if (config.admin.email && !config.admin.password)
     throw new ConfigError("ADMIN_PASSWORD", "must be set when ADMIN_EMAIL is set");

@@ -14,6 +14,7 @@
 import { randomUUID } from "node:crypto";
 import type { ServiceSchema } from "moleculer";
 import type { EventData, EventEnvelope, EventName } from "../contracts";
+import { publish } from "../lib/channels";
 
 const SWEEP_MS = Number(process.env.OUTBOX_SWEEP_MS ?? 5000);
 
@@ -55,14 +56,7 @@ export const OutboxMixin: ServiceSchema = {
     },
 
     async publishEvent(this: any, evt: EventEnvelope): Promise<void> {
-      const adapter = this.broker.channelAdapter;
-      // JetStream keeps a message only if a stream holds its subject: make sure one does, even
-      // before any consumer group has subscribed.
-      if (adapter?.createStream && !adapter.__streams?.has(evt.type)) {
-        await adapter.createStream(evt.type.split(".").join("_"), [evt.type], {});
-        (adapter.__streams ??= new Set()).add(evt.type);
-      }
-      await this.broker.sendToChannel(evt.type, evt, { headers: { "event-id": evt.eventId } });
+      await publish(this.broker, evt.type, evt, { "event-id": evt.eventId });
     },
 
     async sweepOutbox(this: any): Promise<void> {

@@ -108,8 +108,16 @@ const ApiService: ServiceSchema = {
       checks.database = dbDown.length ? { status: "down", services: dbDown } : "up";
       if (dbDown.length) failing.push("database");
 
+      // Outages of Kafka, SMTP or SMS degrade: orders keep being taken and their events wait.
+      const degraded: string[] = [];
+      if (this.broker.registry.actions.isAvailable("kafka-bridge.status")) {
+        const bridge: any = await ctx.call("kafka-bridge.status", {}, { timeout: 2000, retries: 0 }).catch(() => null);
+        checks.kafka = !bridge ? "down" : !bridge.enabled ? "disabled" : bridge.connected ? "up" : "down";
+        if (checks.kafka === "down") degraded.push("kafka");
+      }
+
       const body = {
-        status: failing.length ? "unavailable" : "ok",
+        status: failing.length ? "unavailable" : degraded.length ? "degraded" : "ok",
         checks,
         ...(failing.length ? { failing } : {}),
       };

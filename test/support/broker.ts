@@ -27,3 +27,14 @@ export async function callsServed(broker: ServiceBroker, nodeID: string, action:
     .filter((v: any) => v.labels.action === action)
     .reduce((n: number, v: any) => n + v.value, 0);
 }
+
+/** A full cluster member in the test process (channels included), e.g. to publish events. */
+export async function member(cluster: Cluster, schemas: any[] = []): Promise<ServiceBroker> {
+  const env = { ...cluster.env([]), NODE_ID: `${cluster.namespace}-member-${process.pid}`, LOG_LEVEL: "warn" };
+  const { loadConfig } = await import("../../lib/config");
+  const { brokerOptions } = await import("../../moleculer.config");
+  const broker = new ServiceBroker({ ...brokerOptions(loadConfig(env)), logger: false });
+  for (const s of schemas) broker.createService(s);
+  await broker.start();
+  return broker;
+}

@@ -132,6 +132,8 @@ export class Cluster {
     return {
       TRANSPORTER: this.infra.TRANSPORTER,
       MONGO_URI: this.infra.MONGO_URI.replace(/\/[^/]*$/, `/${this.namespace}`),
+      KAFKA_BROKERS: this.infra.KAFKA_BROKERS,
+      SMTP_URL: this.infra.SMTP_URL,
       NAMESPACE: this.namespace,
       NODE_ENV: "test",
       LOG_LEVEL: "info",

@@ -1,0 +1,28 @@
+/** Helpers around @moleculer/channels shared by the outbox relay and the Kafka bridge. */
+import type { ServiceBroker } from "moleculer";
+
+const ensured = new WeakMap<object, Set<string>>();
+
+/** The JetStream stream of a (prefixed) channel subject, named as the channels adapter names it. */
+export const streamName = (subject: string) => subject.split(".").join("_");
+
+/**
+ * JetStream keeps a message only if a stream holds its subject; the channels adapter creates
+ * streams when a consumer subscribes. Publishers call this first so nothing is dropped before
+ * any consumer group exists.
+ */
+export async function ensureStream(broker: ServiceBroker, channel: string): Promise<void> {
+  const adapter = (broker as any).channelAdapter;
+  if (!adapter?.createStream) return;
+  let done = ensured.get(adapter);
+  if (!done) ensured.set(adapter, (done = new Set()));
+  if (done.has(channel)) return;
+  const subject = adapter.addPrefixTopic(channel);
+  await adapter.createStream(streamName(subject), [subject], {});
+  done.add(channel);
+}
+
+export async function publish(broker: ServiceBroker, channel: string, payload: unknown, headers?: Record<string, string>) {
+  await ensureStream(broker, channel);
+  await (broker as any).sendToChannel(channel, payload, headers ? { headers } : {});
+}

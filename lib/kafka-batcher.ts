@@ -1,0 +1,62 @@
+/**
+ * kafkajs sends one request per `send` call; this groups records into batches of up to
+ * `batchSize`, waiting at most `lingerMs` for a batch to fill. Batches go out one at a time so
+ * records keep their order, and each caller's promise settles when Kafka acknowledged its record.
+ */
+import type { Message, Producer } from "kafkajs";
+
+interface Pending {
+  topic: string;
+  message: Message;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class KafkaBatcher {
+  private queue: Pending[] = [];
+  private timer?: NodeJS.Timeout;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly producer: Producer,
+    private readonly batchSize: number,
+    private readonly lingerMs: number,
+  ) {}
+
+  send(topic: string, message: Message): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ topic, message, resolve, reject });
+      if (this.queue.length >= this.batchSize) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.lingerMs);
+    });
+  }
+
+  /** Waits until every record queued so far is settled. */
+  async drain(): Promise<void> {
+    if (this.queue.length) this.flush();
+    await this.chain;
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, this.batchSize);
+      this.chain = this.chain.then(() => this.sendBatch(batch));
+    }
+  }
+
+  private async sendBatch(batch: Pending[]): Promise<void> {
+    const byTopic = new Map<string, Message[]>();
+    for (const p of batch) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.message]);
+    try {
+      await this.producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * Publishes every durable domain event to its Kafka topic (key = aggregate id, so one
+ * aggregate's records stay in order) and feeds configured Kafka topics back into channels.
+ * A channel message is acknowledged only after Kafka acknowledged its record; while Kafka is
+ * down the handler keeps retrying and the backlog waits in JetStream.
+ */
+import type { Context, ServiceSchema } from "moleculer";
+import { Kafka, logLevel, type Consumer, type Producer } from "kafkajs";
+import { KafkaTopics, type EventEnvelope, type EventName } from "../contracts";
+import { config } from "../lib/config";
+import { publish, streamName } from "../lib/channels";
+import { KafkaBatcher } from "../lib/kafka-batcher";
+
+const GROUP = "kafka-bridge";
+const cfg = config();
+const enabled = Boolean(cfg.kafkaBrokers);
+const outbound = Object.entries(KafkaTopics).filter((e): e is [EventName, string] => e[1] !== null);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The Kafka record of an event: the envelope without its routing key. */
+export function toRecord(evt: EventEnvelope) {
+  const { eventId, type, version, occurredAt, data } = evt;
+  return {
+    key: evt.key,
+    value: JSON.stringify({ eventId, type, version, occurredAt, data }),
+    headers: { "event-id": eventId, "event-type": type, "event-version": String(version) },
+  };
+}
+
+const KafkaBridgeService = {
+  name: "kafka-bridge",
+  actions: {
+    status: {
+      handler(this: any) {
+        return this.status();
+      },
+    },
+  },
+  // Subscribed only when Kafka is configured: an idle bridge must not take messages it can't send.
+  channels: enabled
+    ? Object.fromEntries(
+        outbound.map(([event, topic]) => [
+          event,
+          {
+            group: GROUP,
+            // Many messages in flight at once, so records can share a batch.
+            maxInFlight: cfg.kafka.batchSize,
+            async handler(this: any, ctx: Context<EventEnvelope>, raw: any) {
+              await this.forward(topic, ctx.params, raw);
+            },
+          },
+        ]),
+      )
+    : {},
+  methods: {
+    async forward(this: any, topic: string, evt: EventEnvelope, raw: any) {
+      const record = toRecord(evt);
+      for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+        try {
+          await this.batcher.send(topic, record);
+          this.state.produced++;
+          this.state.connected = true;
+          this.broker.metrics.increment("bridge.records.produced", { topic });
+          return;
+        } catch (err: any) {
+          this.state.failed++;
+          this.state.connected = false;
+          this.state.lastError = String(err?.message ?? err);
+          this.broker.metrics.increment("bridge.records.failed", { topic });
+          if (this.stopping) throw err;
+          // Still working on it: keeps JetStream from redelivering it elsewhere meanwhile.
+          raw?.working?.();
+          await sleep(delay);
+        }
+      }
+    },
+
+    async connectLoop(this: any) {
+      for (let delay = 500; !this.stopping; delay = Math.min(delay * 2, 5000)) {
+        try {
+          const admin = this.kafka.admin();
+          await admin.connect();
+          const inboundTopics = cfg.kafka.inbound.flatMap((i) => [i.topic, `${i.topic}.dlq`]);
+          const wanted = [...new Set([...outbound.map(([, t]) => t), ...inboundTopics])];
+          await admin.createTopics({
+            waitForLeaders: true,
+            topics: wanted.map((topic) => ({
+              topic,
+              numPartitions: cfg.kafka.topicPartitions,
+              replicationFactor: cfg.kafka.replicationFactor,
+            })),
+          });
+          await admin.disconnect();
+          await this.producer.connect();
+          this.state.connected = true;
+          this.logger.info(`Kafka bridge connected to ${cfg.kafkaBrokers!.join(",")}`);
+          if (cfg.kafka.inbound.length) await this.startInbound();
+          return;
+        } catch (err: any) {
+          this.state.lastError = String(err?.message ?? err);
+          this.logger.warn(`Kafka is not reachable yet (${this.state.lastError}); retrying.`);
+          await sleep(delay);
+        }
+      }
+    },
+
+    /** KAFKA_INBOUND: each record is forwarded to its channel, then its offset is committed. */
+    async startInbound(this: any) {
+      // One consumer group per cluster (namespace); a short session lets a killed node's partitions move on quickly.
+      const groupId = [this.broker.namespace, GROUP, "inbound"].filter(Boolean).join("-");
+      const consumer: Consumer = (this.consumer = this.kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 2_000 }));
+      await consumer.connect();
+      for (const { topic } of cfg.kafka.inbound) await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ topic, message }) => {
+          const route = cfg.kafka.inbound.find((i) => i.topic === topic)!;
+          let payload: unknown;
+          try {
+            payload = JSON.parse(message.value?.toString() ?? "");
+          } catch {
+            payload = undefined;
+          }
+          if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
+            // A bad record goes aside instead of blocking its partition.
+            await this.producer.send({
+              topic: `${topic}.dlq`,
+              acks: -1,
+              messages: [{ key: message.key, value: message.value, headers: { ...message.headers, error: "not a JSON object" } }],
+            });
+            this.logger.warn(`Inbound record on ${topic} at offset ${message.offset} is not a JSON object; sent to ${topic}.dlq`);
+            return;
+          }
+          await publish(this.broker, route.channel, payload);
+          this.logger.debug(`Inbound record ${topic}@${message.offset} forwarded to ${route.channel}`);
+        },
+      });
+      this.logger.info(`Kafka bridge consuming ${cfg.kafka.inbound.map((i) => `${i.topic} -> ${i.channel}`).join(", ")}`);
+    },
+
+    async backlog(this: any): Promise<number | null> {
+      const adapter = this.broker.channelAdapter;
+      const jsm = adapter?.manager;
+      if (!enabled || !jsm) return null;
+      let total = 0;
+      for (const [event] of outbound) {
+        const info = await jsm.consumers.info(streamName(adapter.addPrefixTopic(event)), GROUP).catch(() => null);
+        if (info) total += info.num_pending + info.num_ack_pending;
+      }
+      this.broker.metrics.set("bridge.backlog", total);
+      return total;
+    },
+
+    async status(this: any) {
+      return {
+        enabled,
+        connected: enabled && this.state.connected,
+        produced: this.state.produced,
+        failed: this.state.failed,
+        backlog: await this.backlog(),
+        lastError: this.state.lastError,
+      };
+    },
+  },
+  created(this: any) {
+    this.state = { connected: false, produced: 0, failed: 0, lastError: null };
+    this.broker.metrics.register({ type: "counter", name: "bridge.records.produced", labelNames: ["topic"] });
+    this.broker.metrics.register({ type: "counter", name: "bridge.records.failed", labelNames: ["topic"] });
+    this.broker.metrics.register({ type: "gauge", name: "bridge.backlog" });
+    if (!enabled) return;
+    this.kafka = new Kafka({
+      clientId: this.broker.nodeID,
+      brokers: cfg.kafkaBrokers!,
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 },
+    });
+    // Idempotence needs one request in flight per connection: records are neither lost nor doubled on retry.
+    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 }) as Producer;
+    this.batcher = new KafkaBatcher(this.producer, cfg.kafka.batchSize, cfg.kafka.lingerMs);
+  },
+  started(this: any) {
+    if (!enabled) {
+      this.logger.info("Kafka bridge idle: KAFKA_BROKERS is not set.");
+      return;
+    }
+    void this.connectLoop();
+  },
+  async stopped(this: any) {
+    this.stopping = true;
+    if (!enabled) return;
+    await this.batcher.drain();
+    await this.consumer?.disconnect().catch(() => undefined);
+    await this.producer.disconnect().catch(() => undefined);
+  },
+} as ServiceSchema;
+
+export default KafkaBridgeService;
