@@ -1,11 +1,13 @@
 import autocannon from "autocannon";
+import { ALL_SERVICES } from "../../lib/config";
 import { Cluster, describeE2E, sleep, waitFor } from "../support/cluster";
 
 describeE2E("readiness and load with the routed service on another node", () => {
   let cluster: Cluster;
 
   beforeAll(async () => {
-    cluster = new Cluster();
+    // This suite is about discovery, not throttling: lift the per-client limit.
+    cluster = new Cluster({ RATE_LIMIT_PER_MINUTE: "10000000" });
     await cluster.add("gateway", ["api"]);
   });
   afterAll(() => cluster?.stopAll());
@@ -21,7 +23,10 @@ describeE2E("readiness and load with the routed service on another node", () => 
   });
 
   it("should answer 50 connections for 20 s with 0 non-2xx, starting as soon as readiness is 200", async () => {
-    await cluster.add("tokens", ["tokens"]);
+    await cluster.add(
+      "services",
+      ALL_SERVICES.filter((s) => s !== "api"),
+    );
     await waitFor(
       "readiness 200",
       async () => (await fetch(`${cluster.baseUrl}/health/ready`)).status === 200,
