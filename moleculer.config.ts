@@ -47,7 +47,9 @@ export function brokerOptions(config: Config, overrides: Partial<BrokerOptions> 
         autoPadding: false,
       },
     },
-    metrics: { enabled: true, reporter: [] },
+    metrics: { enabled: config.metrics, reporter: [] },
+    // bin/node.ts handles SIGTERM/SIGINT itself (one orderly stop, then exit).
+    skipProcessEventRegistration: true,
     tracing: { enabled: false },
     middlewares: [
       ChannelsMiddleware({

@@ -22,7 +22,12 @@ export async function ensureStream(broker: ServiceBroker, channel: string): Prom
   done.add(channel);
 }
 
-export async function publish(broker: ServiceBroker, channel: string, payload: unknown, headers?: Record<string, string>) {
+export async function publish(
+  broker: ServiceBroker,
+  channel: string,
+  payload: unknown,
+  headers?: Record<string, string>,
+) {
   await ensureStream(broker, channel);
   await (broker as any).sendToChannel(channel, payload, headers ? { headers } : {});
 }

@@ -144,6 +144,8 @@ export function loadConfig(env: Env = process.env) {
     trustProxy: bool(env, "TRUST_PROXY", false),
     requestTimeoutMs: int(env, "REQUEST_TIMEOUT_MS", 10_000, 100, 600_000),
     logLevel: oneOf(env, "LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace"], "info"),
+    /** Moleculer's metrics cost about 4 µs per action call (bench/RESULTS.md): opt-in. */
+    metrics: bool(env, "METRICS", false),
     kafka: {
       batchSize: int(env, "KAFKA_BATCH_SIZE", 100, 1, 100_000),
       lingerMs: int(env, "KAFKA_LINGER_MS", 5, 0, 60_000),

@@ -27,7 +27,8 @@ describeE2E("a cluster of node processes over real NATS", () => {
 
   beforeAll(async () => {
     // Hundreds of requests from one client: lift the per-client limit, not under test here.
-    cluster = new Cluster({ RATE_LIMIT_PER_MINUTE: "10000000" });
+    // METRICS: each node's own request counters tell which instance served a call.
+    cluster = new Cluster({ RATE_LIMIT_PER_MINUTE: "10000000", METRICS: "1" });
     await cluster.add("gateway", ["api"]);
     a = await cluster.add("a", ["tokens"]);
     b = await cluster.add("b", ["tokens"]);

@@ -18,14 +18,21 @@ export class TopicReader {
   readonly kafka: Kafka;
 
   constructor(brokers: string) {
-    this.kafka = new Kafka({ clientId: "e2e-reader", brokers: brokers.split(","), logLevel: logLevel.NOTHING });
+    this.kafka = new Kafka({
+      clientId: "e2e-reader",
+      brokers: brokers.split(","),
+      logLevel: logLevel.NOTHING,
+    });
   }
 
   /** Reads the topics from the beginning; tests pick their own records by eventId. */
   async start(topics: string[]): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: 3 })), waitForLeaders: true });
+    await admin.createTopics({
+      topics: topics.map((topic) => ({ topic, numPartitions: 3 })),
+      waitForLeaders: true,
+    });
     await admin.disconnect();
     this.consumer = this.kafka.consumer({ groupId: `e2e-${randomUUID()}` });
     await this.consumer.connect();
@@ -34,7 +41,8 @@ export class TopicReader {
     const ready = new Promise<void>((r) => (joined = r));
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => joined());
     await this.consumer.run({
-      eachMessage: async ({ topic, partition, message }) => void this.records.push(decode(topic, partition, message)),
+      eachMessage: async ({ topic, partition, message }) =>
+        void this.records.push(decode(topic, partition, message)),
     });
     await ready;
   }
@@ -57,5 +65,13 @@ function decode(topic: string, partition: number, m: KafkaMessage): SeenRecord {
   } catch {
     /* raw */
   }
-  return { topic, partition, offset: m.offset, key: m.key?.toString() ?? null, headers, value, timestamp: m.timestamp };
+  return {
+    topic,
+    partition,
+    offset: m.offset,
+    key: m.key?.toString() ?? null,
+    headers,
+    value,
+    timestamp: m.timestamp,
+  };
 }
