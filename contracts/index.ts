@@ -96,6 +96,12 @@ export interface Meta {
   requestId?: string;
   $statusCode?: number;
   $responseHeaders?: Record<string, string>;
+  /** Location header of a 201. */
+  $location?: string;
+  /** The `Idempotency-Key` header of POST /api/orders, passed on by the gateway. */
+  idempotencyKey?: string;
+  /** POST /api/payments/webhook: the raw body (base64) and its `Payment-Signature` header. */
+  webhook?: { rawBody: string; signature?: string };
 }
 
 export interface Jwk {
@@ -111,11 +117,265 @@ export interface HealthResult {
   database: boolean;
 }
 
+/** What a route or an action asks of the caller (gateway `authenticate`/`authorize`). */
+export type AuthRequirement = "required" | "admin";
+
+declare module "moleculer" {
+  interface ActionSchema {
+    /** Read by the gateway: a bearer token is needed ("required"), and with the admin role ("admin"). */
+    auth?: AuthRequirement;
+  }
+}
+
+export interface NotificationPrefs {
+  email: boolean;
+  sms: boolean;
+}
+
+/** API.md `user`: never a password or its hash. */
+export interface PublicUser {
+  id: string;
+  email: string;
+  name: string;
+  phone?: string;
+  role: Role;
+  notifications: NotificationPrefs;
+  createdAt: string;
+}
+
+/** What notifications need to reach a user (internal: never exposed over HTTP). */
+export interface UserContact {
+  id: string;
+  email: string;
+  name: string;
+  phone?: string;
+  notifications: NotificationPrefs;
+}
+
+export interface Delivery {
+  id: string;
+  channel: "email" | "sms";
+  template: string;
+  to: string | null;
+  status: "sent" | "failed" | "skipped";
+  eventId: string;
+  createdAt: string;
+}
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+}
+
+export interface Page<T> {
+  rows: T[];
+  total: number;
+  page: number;
+  pageSize: number;
+  totalPages: number;
+}
+
+export interface PublicKeyInfo {
+  kid: string;
+  pem: string;
+  alg: string;
+}
+
+// ---- Catalog and inventory ----
+
+/**
+ * Moleculer built-in broadcasts, fire-and-forget, for cache invalidation only: a product or its
+ * stock changed, so every node running `products` clears its cached reads.
+ */
+export const CacheClean = { products: "cache.clean.products" } as const;
+
+export type ProductSort = "price" | "-price" | "name" | "-name" | "createdAt" | "-createdAt";
+
+/** API.md `product`; `available` = units in stock not reserved, from inventory. */
+export interface Product {
+  id: string;
+  sku: string;
+  name: string;
+  description: string;
+  price: number;
+  currency: string;
+  category: string;
+  images: string[];
+  active: boolean;
+  available: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ProductInput {
+  name: string;
+  price: number;
+  currency?: string;
+  description?: string;
+  category?: string;
+  sku?: string;
+  images?: string[];
+}
+
+export interface ProductListParams {
+  page?: number;
+  pageSize?: number;
+  q?: string;
+  category?: string;
+  minPrice?: number;
+  maxPrice?: number;
+  sort?: ProductSort;
+}
+
+export interface StockLevel {
+  productId: string;
+  available: number;
+  reserved: number;
+}
+
+export interface ReservationLine {
+  productId: string;
+  quantity: number;
+}
+
+/**
+ * pending: taking stock; reserved: held until expiresAt; failed: a line lacked stock, nothing held;
+ * committed: sold; released: given back (also after commit, for a cancelled order); expired: swept.
+ */
+export type ReservationState = "pending" | "reserved" | "failed" | "committed" | "released" | "expired";
+
+export interface Reservation {
+  orderId: string;
+  state: ReservationState;
+  lines: ReservationLine[];
+  expiresAt: string;
+}
+
+// ---- Checkout: carts, orders, payments ----
+
+export type OrderStatus = "pending" | "confirmed" | "shipped" | "delivered" | "payment_failed" | "cancelled";
+/** voided: the order was refunded before any charge existed, so none will be made for it. */
+export type PaymentStatus = "processing" | "succeeded" | "failed" | "refunded" | "voided";
+
+/** API.md `cart`. */
+export interface Cart {
+  items: OrderLine[];
+  subtotal: number;
+  currency: string;
+  updatedAt: string;
+}
+
+export interface ShippingAddress {
+  name: string;
+  line1: string;
+  line2?: string;
+  city: string;
+  postalCode: string;
+  country: string;
+}
+
+/** API.md `order`. */
+export interface Order {
+  id: string;
+  userId: string;
+  items: OrderLine[];
+  subtotal: number;
+  total: number;
+  currency: string;
+  status: OrderStatus;
+  payment: { id: string | null; status: PaymentStatus | "pending" };
+  shippingAddress: ShippingAddress;
+  history: { status: OrderStatus; at: string }[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PlaceOrderParams {
+  items?: ReservationLine[];
+  payment: { method: "card"; token: string };
+  shippingAddress: ShippingAddress;
+}
+
+export interface Payment {
+  id: string;
+  orderId: string;
+  userId: string;
+  amount: number;
+  currency: string;
+  status: PaymentStatus;
+  provider: string;
+  chargeId?: string;
+  reason?: string;
+  /** Provider webhooks that changed this payment, in the order applied. */
+  webhooks: { id: string; type: string; at: string }[];
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface Actions {
   "tokens.jwks": { params: Record<string, never>; result: { keys: Jwk[] } };
-  "tokens.publicKeys": {
-    params: Record<string, never>;
-    result: { keys: { kid: string; pem: string; alg: string }[] };
+  "tokens.publicKeys": { params: Record<string, never>; result: { keys: PublicKeyInfo[] } };
+  "tokens.issue": { params: { userId: string; role: Role }; result: TokenPair };
+  "tokens.refresh": { params: { refreshToken: string }; result: TokenPair };
+  "tokens.revoke": { params: { refreshToken: string }; result: null };
+  "tokens.verify": { params: { token: string }; result: AuthUser };
+  "users.signup": {
+    params: { email: string; password: string; name: string; phone?: string };
+    result: { user: PublicUser } & TokenPair;
+  };
+  "users.login": { params: { email: string; password: string }; result: { user: PublicUser } & TokenPair };
+  "users.me": { params: Record<string, never>; result: PublicUser };
+  "users.updateMe": {
+    params: { name?: string; phone?: string | null; notifications?: Partial<NotificationPrefs> };
+    result: PublicUser;
+  };
+  "users.list": { params: { page?: number; pageSize?: number }; result: Page<PublicUser> };
+  "users.contact": { params: { id: string }; result: UserContact };
+  "notifications.list": { params: { page?: number; pageSize?: number }; result: Page<Delivery> };
+  "products.list": { params: ProductListParams; result: Page<Product> };
+  "products.get": { params: { id: string }; result: Product };
+  "products.create": { params: ProductInput & { stock?: number }; result: Product };
+  "products.update": { params: Partial<ProductInput> & { id: string }; result: Product };
+  "products.remove": { params: { id: string }; result: null };
+  "inventory.get": { params: { productId: string }; result: StockLevel };
+  /** Levels of the known products among productIds (at most 100), in no particular order. */
+  "inventory.getMany": { params: { productIds: string[] }; result: StockLevel[] };
+  "inventory.set": { params: { productId: string; available: number }; result: StockLevel };
+  /** Creates the product's stock record with `available`, or sets it if the record exists. */
+  "inventory.init": { params: { productId: string; available: number }; result: StockLevel };
+  /** All-or-nothing, idempotent by orderId; 409 INSUFFICIENT_STOCK naming the product that lacks. */
+  "inventory.reserve": { params: { orderId: string; lines: ReservationLine[] }; result: Reservation };
+  /** Idempotent; gives held stock back, or sold stock after a commit (a cancelled order). */
+  "inventory.release": { params: { orderId: string }; result: Reservation };
+  /** Idempotent; 409 RESERVATION_NOT_ACTIVE unless reserved or already committed. */
+  "inventory.commit": { params: { orderId: string }; result: Reservation };
+  "carts.get": { params: Record<string, never>; result: Cart };
+  "carts.addItem": { params: { productId: string; quantity: number }; result: Cart };
+  "carts.updateItem": { params: { productId: string; quantity: number }; result: Cart };
+  "carts.removeItem": { params: { productId: string }; result: Cart };
+  "carts.clear": { params: Record<string, never>; result: null };
+  /** Internal: the user's cart lines as stored (the checkout prices them itself). */
+  "carts.linesOf": { params: { userId: string }; result: { items: ReservationLine[] } };
+  /** Internal, idempotent: empties the user's cart after a checkout from it. */
+  "carts.clearFor": { params: { userId: string }; result: null };
+  "orders.place": { params: PlaceOrderParams; result: Order };
+  "orders.get": { params: { id: string }; result: Order };
+  "orders.list": { params: { page?: number; pageSize?: number; userId?: string }; result: Page<Order> };
+  "orders.cancel": { params: { id: string }; result: Order };
+  "orders.setStatus": { params: { id: string; status: "shipped" | "delivered" }; result: Order };
+  /** Internal, idempotent by orderId: one payment per order, captured at most once. */
+  "payments.charge": {
+    params: { orderId: string; userId: string; amount: number; currency: string; token: string };
+    result: Payment;
+  };
+  /** Internal, idempotent: refunds a captured payment, or voids the order's future charge. */
+  "payments.refund": { params: { orderId: string }; result: Payment };
+  "payments.get": { params: { orderId: string }; result: Payment };
+  "payments.webhook": {
+    params: { id: string; type: string; data: { chargeId: string; reason?: string } };
+    result: { received: true; applied: boolean };
   };
 }
 export type ActionName = keyof Actions;

@@ -5,8 +5,11 @@
 import path from "node:path";
 
 /** Every service of the codebase, one file each under services/. */
-export const ALL_SERVICES = ["api", "tokens", "kafka-bridge"] as const;
+export const ALL_SERVICES = ["api", "tokens", "kafka-bridge", "users", "products", "inventory", "carts", "orders", "payments"] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
+
+/** Outside production only: development and tests sign simulated webhooks with it. */
+export const DEV_WEBHOOK_SECRET = "dev-payment-webhook-secret";
 
 export class ConfigError extends Error {
   constructor(
@@ -146,6 +149,17 @@ export function loadConfig(env: Env = process.env) {
     logLevel: oneOf(env, "LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace"], "info"),
     /** Moleculer's metrics cost about 4 µs per action call (bench/RESULTS.md): opt-in. */
     metrics: bool(env, "METRICS", false),
+    notifyMaxAttempts: int(env, "NOTIFY_MAX_ATTEMPTS", 6, 1, 100),
+    notifyBackoffMs: int(env, "NOTIFY_BACKOFF_MS", 1000, 1, 600_000),
+    reservationTtlSeconds: int(env, "RESERVATION_TTL_SECONDS", 900, 1, 7 * 86400),
+    lowStockThreshold: int(env, "LOW_STOCK_THRESHOLD", 5, 0, 1_000_000_000),
+    checkout: {
+      /** How long a checkout driver owns an order before another node may take it over. */
+      leaseSeconds: int(env, "CHECKOUT_LEASE_SECONDS", 30, 1, 3600),
+      paymentWebhookSecret: str(env, "PAYMENT_WEBHOOK_SECRET") ?? DEV_WEBHOOK_SECRET,
+      /** Test-only fault hook: the orders node exits right after reserving an order's stock. */
+      faultCrashAfterReserve: bool(env, "FAULT_CRASH_AFTER_RESERVE", false),
+    },
     kafka: {
       batchSize: int(env, "KAFKA_BATCH_SIZE", 100, 1, 100_000),
       lingerMs: int(env, "KAFKA_LINGER_MS", 5, 0, 60_000),
@@ -163,6 +177,13 @@ export function loadConfig(env: Env = process.env) {
     );
   if (nodeEnv === "production" && !config.jwt.privateKey)
     throw new ConfigError("JWT_PRIVATE_KEY", "is required when NODE_ENV=production");
+  const webhookSecret = str(env, "PAYMENT_WEBHOOK_SECRET");
+  if (webhookSecret !== undefined && webhookSecret.length < 16)
+    throw new ConfigError("PAYMENT_WEBHOOK_SECRET", "must be at least 16 characters");
+  if (nodeEnv === "production" && webhookSecret === undefined)
+    throw new ConfigError("PAYMENT_WEBHOOK_SECRET", "is required when NODE_ENV=production");
+  if (config.checkout.faultCrashAfterReserve && nodeEnv !== "test")
+    throw new ConfigError("FAULT_CRASH_AFTER_RESERVE", "is a test-only fault hook: set only with NODE_ENV=test");
   return config;
 }
 

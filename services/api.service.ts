@@ -8,12 +8,44 @@ import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { config } from "../lib/config";
 import { HEALTH_ACTION, type Meta } from "../contracts";
+import { GatewayAuthMixin } from "../mixins/auth.mixin";
 
-type Req = IncomingMessage & { $ctx?: Context<unknown, Meta>; $startTime?: [number, number] };
+type Req = IncomingMessage & {
+  $ctx?: Context<unknown, Meta>;
+  $startTime?: [number, number];
+  rawBody?: Buffer;
+  /** Set by the auth mixin while a login attempt counts against its account. */
+  $loginKey?: string;
+};
 
 /** Public REST routes: "METHOD /path" -> action. Readiness waits for every service named here. */
 export const API_ALIASES: Record<string, string> = {
   "GET /.well-known/jwks.json": "tokens.jwks",
+  "POST /user/signup": "users.signup",
+  "POST /user/login": "users.login",
+  "POST /user/logout": "tokens.revoke",
+  "POST /refresh-token": "tokens.refresh",
+  "GET /user/me": "users.me",
+  "PATCH /user/me": "users.updateMe",
+  "GET /users": "users.list",
+  "GET /products": "products.list",
+  "GET /products/:id": "products.get",
+  "POST /products": "products.create",
+  "PATCH /products/:id": "products.update",
+  "DELETE /products/:id": "products.remove",
+  "GET /inventory/:productId": "inventory.get",
+  "PUT /inventory/:productId": "inventory.set",
+  "GET /cart": "carts.get",
+  "POST /cart/items": "carts.addItem",
+  "PATCH /cart/items/:productId": "carts.updateItem",
+  "DELETE /cart/items/:productId": "carts.removeItem",
+  "DELETE /cart": "carts.clear",
+  "POST /orders": "orders.place",
+  "GET /orders": "orders.list",
+  "GET /orders/:id": "orders.get",
+  "POST /orders/:id/cancel": "orders.cancel",
+  "PATCH /orders/:id/status": "orders.setStatus",
+  "POST /payments/webhook": "payments.webhook",
 };
 
 export function routedServices(aliases: Record<string, string> = API_ALIASES): string[] {
@@ -24,7 +56,7 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 const ApiService: ServiceSchema = {
   name: "api",
-  mixins: [ApiGateway],
+  mixins: [ApiGateway, GatewayAuthMixin],
   settings: <any>{
     port: config().port,
     ip: "0.0.0.0",
@@ -44,14 +76,48 @@ const ApiService: ServiceSchema = {
       {
         path: "/api",
         mappingPolicy: "restrict",
-        bodyParsers: { json: { limit: "1mb", strict: true } },
+        bodyParsers: {
+          json: {
+            limit: "1mb",
+            strict: true,
+            // The webhook's signature covers the exact bytes received.
+            verify: (req: Req, _res: unknown, buf: Buffer) => void (req.rawBody = buf),
+          },
+        },
         aliases: API_ALIASES,
+        authentication: true,
+        authorization: true,
+        onBeforeCall(
+          this: any,
+          ctx: Context<unknown, Meta>,
+          _route: unknown,
+          req: Req,
+          _res: unknown,
+          alias: any,
+        ) {
+          if (alias.action === "orders.place" && typeof req.headers["idempotency-key"] === "string")
+            ctx.meta.idempotencyKey = req.headers["idempotency-key"];
+          if (alias.action === "payments.webhook") {
+            const signature = req.headers["payment-signature"];
+            ctx.meta.webhook = {
+              rawBody: req.rawBody?.toString("base64") ?? "",
+              ...(typeof signature === "string" ? { signature } : {}),
+            };
+          }
+          return this.throttle(ctx, req, alias.action);
+        },
+        onAfterCall(this: any, _ctx: unknown, _route: unknown, req: Req, _res: unknown, data: unknown) {
+          return req.$loginKey ? this.loginSettled(req).then(() => data) : data;
+        },
       },
     ],
     logRequest: "debug",
+    // Params carry passwords and refresh tokens: never logged, at any level.
+    logRequestParams: null,
     logResponse: null,
     onError(this: any, req: Req, res: ServerResponse, err: any) {
       const body = this.toErrorBody(err);
+      void this.loginSettled(req, body);
       if (body.code >= 500)
         this.logger.error("Request failed", { requestId: req.$ctx?.requestID, url: req.url, err });
       res.setHeader("Content-Type", "application/json; charset=utf-8");
@@ -111,7 +177,9 @@ const ApiService: ServiceSchema = {
       // Outages of Kafka, SMTP or SMS degrade: orders keep being taken and their events wait.
       const degraded: string[] = [];
       if (this.broker.registry.actions.isAvailable("kafka-bridge.status")) {
-        const bridge: any = await ctx.call("kafka-bridge.status", {}, { timeout: 2000, retries: 0 }).catch(() => null);
+        const bridge: any = await ctx
+          .call("kafka-bridge.status", {}, { timeout: 2000, retries: 0 })
+          .catch(() => null);
         checks.kafka = !bridge ? "down" : !bridge.enabled ? "disabled" : bridge.connected ? "up" : "down";
         if (checks.kafka === "down") degraded.push("kafka");
       }
@@ -147,6 +215,7 @@ const ApiService: ServiceSchema = {
       } else if (err?.name === "ValidationError") {
         code = 422;
         type = "VALIDATION_ERROR";
+        data = this.invalidFields(data);
       } else if (err?.name === "ServiceNotFoundError" || err?.name === "ServiceNotAvailableError") {
         code = 503;
       } else if (err?.name === "NotFoundError" && type === "NOT_FOUND") {
@@ -161,6 +230,26 @@ const ApiService: ServiceSchema = {
         type: type ?? "ERROR",
         data: data ?? {},
       };
+    },
+
+    /**
+     * fastest-validator's errors as `[{field, type, message}]`: one entry per offending field
+     * (a forbidden key of a strict object becomes its own entry), without `actual`, which would
+     * echo what the client sent (a password, say) back into responses and logs.
+     */
+    invalidFields(data: unknown) {
+      if (!Array.isArray(data)) return data;
+      return data.flatMap((e: any) => {
+        if (e?.type !== "objectStrict") return [{ field: e?.field, type: e?.type, message: e?.message }];
+        const parent = e.field ? `${e.field}.` : "";
+        return String(e.actual ?? "")
+          .split(", ")
+          .map((key) => ({
+            field: parent + key,
+            type: "objectStrict",
+            message: `'${parent + key}' is not allowed`,
+          }));
+      });
     },
 
     logResponse(this: any, req: Req, res: ServerResponse) {

@@ -65,7 +65,9 @@ describeE2E("the Kafka bridge on its own node, against the real Kafka 4 broker",
     pub = await member(cluster, [
       {
         name: "sink",
-        channels: { "test.adjusted": { group: "sink", handler: (ctx: any) => void inbound.push(ctx.params) } },
+        channels: {
+          "test.adjusted": { group: "sink", handler: (ctx: any) => void inbound.push(ctx.params) },
+        },
       },
     ]);
     await pub.waitForServices(["kafka-bridge"], 30_000);

@@ -1,0 +1,482 @@
+/**
+ * Catalog benchmark, on 127.0.0.1 only, bounded (about 2 minutes):
+ *
+ *   npm run bench:catalog        (builds, then node dist/bench/catalog.js)
+ *
+ *   A) GET /api/products (a cached page of 20) vs GET /api/hello, a moleculer-web hello route on the
+ *      same gateway (same route, same hooks), both through autocannon:
+ *        A1 embedded: one process runs api, products and inventory (target ratio >= 0.7);
+ *        A2 remote: the gateway on one process, products + inventory on another, over NATS
+ *           (target >= 0.5).
+ *      Interleaved rounds; ratios from the medians.
+ *   C) GET /api/products uncached (the broker's cacher off) over 10,000 products, a random page
+ *      and sort per request: p50 and p99 at 1 and 10 connections.
+ *   D) inventory.reserve of 1 unit, in-process, on one hot product vs spread over 1,000 products:
+ *      throughput ratio hot / spread (target >= 0.5).
+ *
+ * The store is the embedded default (NeDB files in a temp dir), seeded once and copied for each
+ * node. BENCH_MONGO_URI=mongodb://... runs D a second time on that MongoDB-API store.
+ * Every node is a child process of this one (this process only generates load), started with its
+ * own nats-server on a free port; all are killed by pid at the end, also on error.
+ *
+ * Environment: BENCH_HTTP_SECONDS (5), BENCH_HTTP_CONNECTIONS (50), BENCH_ROUNDS (3),
+ * BENCH_PRODUCTS (10000), BENCH_RESERVE_MS (4000), BENCH_RESERVE_CONCURRENCY (32).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { ServiceBroker } from "moleculer";
+import { loadService } from "../bin/node";
+import { loadConfig, reloadConfig } from "../lib/config";
+import { brokerOptions } from "../moleculer.config";
+import { HELLO } from "./echo-node";
+
+const autocannon: (opts: Record<string, unknown>) => Promise<any> = require("autocannon");
+
+const HTTP_SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 50);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 10_000);
+const RESERVE_MS = Number(process.env.BENCH_RESERVE_MS ?? 4000);
+const RESERVE_CONCURRENCY = Number(process.env.BENCH_RESERVE_CONCURRENCY ?? 32);
+const SPREAD = 1000;
+const DEADLINE_MS = 240_000;
+/** The default page is the first 20; BENCH_LIST_PATH="/api/products?page=1&pageSize=20" spells it out. */
+const LIST_PATH = process.env.BENCH_LIST_PATH ?? "/api/products";
+/** BENCH_ONLY=a1,a2,c,d runs only those parts. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? "a1,a2,c,d").split(",").map((x) => x.trim()));
+
+// ---------------------------------------------------------------- child nodes
+
+type Role = "seed" | "embedded" | "gateway" | "catalog" | "uncached" | "reserve";
+
+const SERVICES: Record<Role, string[]> = {
+  seed: ["products", "inventory"],
+  embedded: ["api", "products", "inventory"],
+  gateway: ["api"],
+  catalog: ["products", "inventory"],
+  uncached: ["api", "products", "inventory"],
+  reserve: ["inventory"],
+};
+
+async function seed(broker: ServiceBroker) {
+  const products: any = broker.getLocalService("products");
+  const inventory: any = broker.getLocalService("inventory");
+  const t0 = Date.parse("2026-01-01T00:00:00Z");
+  for (let from = 0; from < PRODUCTS; from += 1000) {
+    const docs = [];
+    for (let i = from; i < Math.min(from + 1000, PRODUCTS); i++) {
+      const at = new Date(t0 + i * 1000).toISOString();
+      docs.push({
+        _id: `bench-${String(i).padStart(6, "0")}`,
+        sku: `BENCH-${i}`,
+        name: `Bench product ${i}`,
+        description: `Product number ${i} of the benchmark catalogue`,
+        price: 100 + ((i * 7919) % 50_000),
+        currency: "USD",
+        category: `cat-${i % 12}`,
+        images: [],
+        active: true,
+        deleted: false,
+        version: 1,
+        createdAt: at,
+        updatedAt: at,
+      });
+    }
+    await products.adapter.insertMany(docs);
+    await inventory.adapter.insertMany(
+      docs.map((d) => ({
+        _id: d._id,
+        kind: "stock",
+        productId: d._id,
+        available: 50,
+        reserved: 0,
+        deleted: false,
+      })),
+    );
+  }
+}
+
+/** Closed-loop reserve calls for RESERVE_MS; lines from `line()`. */
+async function reserveLoop(broker: ServiceBroker, label: string, line: () => string) {
+  let n = 0;
+  let errors = 0;
+  const end = performance.now() + RESERVE_MS;
+  const start = performance.now();
+  const worker = async () => {
+    while (performance.now() < end) {
+      const orderId = `${label}-${process.pid}-${n + errors}-${Math.random().toString(36).slice(2)}`;
+      try {
+        await broker.call("inventory.reserve", { orderId, lines: [{ productId: line(), quantity: 1 }] });
+        n++;
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: RESERVE_CONCURRENCY }, worker));
+  return { rps: (n / (performance.now() - start)) * 1000, requests: n, errors };
+}
+
+async function reserveBench(broker: ServiceBroker) {
+  await broker.call("inventory.init", { productId: "hot", available: 1e9 });
+  for (let i = 0; i < SPREAD; i++)
+    await broker.call("inventory.init", { productId: `spread-${i}`, available: 1e6 });
+  const hotLine = () => "hot";
+  const spreadLine = () => `spread-${Math.floor(Math.random() * SPREAD)}`;
+  await reserveLoop(broker, "warm", spreadLine);
+  // Interleaved in ABBA order, so drift (a growing reservations collection, other load) hits both alike.
+  const hot = [];
+  const spread = [];
+  hot.push(await reserveLoop(broker, "hot", hotLine));
+  spread.push(await reserveLoop(broker, "spread", spreadLine));
+  spread.push(await reserveLoop(broker, "spread", spreadLine));
+  hot.push(await reserveLoop(broker, "hot", hotLine));
+  const sum = (xs: Array<{ rps: number; requests: number; errors: number }>) => ({
+    rps: xs.reduce((a, x) => a + x.rps, 0) / xs.length,
+    requests: xs.reduce((a, x) => a + x.requests, 0),
+    errors: xs.reduce((a, x) => a + x.errors, 0),
+  });
+  return { hot: sum(hot), spread: sum(spread) };
+}
+
+async function runNode(role: Role) {
+  const cfg = reloadConfig(process.env);
+  const broker = new ServiceBroker({
+    ...brokerOptions(loadConfig(process.env), role === "uncached" ? { cacher: undefined } : {}),
+    skipProcessEventRegistration: true,
+  });
+  const services = SERVICES[role];
+  if (services.includes("api")) {
+    // The gateway module reads its configuration when it loads: only nodes that run it load it.
+    const { API_ALIASES } = await import("../services/api.service");
+    API_ALIASES["GET /hello"] = "bench.hello";
+    broker.createService({ name: "bench", actions: { hello: () => HELLO } });
+  }
+  for (const name of services) broker.createService(loadService(name));
+  const stop = async (code: number) => {
+    setTimeout(() => process.exit(code), 3000).unref();
+    await broker.stop().catch(() => undefined);
+    process.exit(code);
+  };
+  process.on("SIGTERM", () => void stop(0));
+  process.on("disconnect", () => void stop(0));
+  await broker.start();
+  if (role === "gateway") await broker.waitForServices(["products", "inventory"], 30_000);
+  if (role === "seed") {
+    await seed(broker);
+    process.send?.({ done: true });
+    return stop(0);
+  }
+  if (role === "reserve") {
+    process.send?.({ result: await reserveBench(broker), store: cfg.mongoUri ? "mongo" : "nedb" });
+    return stop(0);
+  }
+  process.send?.({ ready: role });
+}
+
+// ---------------------------------------------------------------- orchestration
+
+const children: ChildProcess[] = [];
+const tmpDirs: string[] = [];
+const alive = (c: ChildProcess) => c.pid !== undefined && c.exitCode === null && c.signalCode === null;
+
+async function kill(list: ChildProcess[]) {
+  for (const child of [...list].reverse().filter(alive))
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        if (alive(child)) process.kill(child.pid!, "SIGKILL");
+        resolve();
+      }, 3000);
+      child.once("exit", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      process.kill(child.pid!, "SIGTERM");
+    });
+}
+
+process.on("exit", () => {
+  for (const c of children.filter(alive)) process.kill(c.pid!, "SIGKILL");
+  for (const dir of tmpDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function tmpDir(prefix: string, copyOf?: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tmpDirs.push(dir);
+  if (copyOf) fs.cpSync(copyOf, dir, { recursive: true });
+  return dir;
+}
+
+async function startNats(): Promise<string> {
+  const bin = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"].find((p) =>
+    fs.existsSync(p),
+  );
+  if (!bin) throw new Error("nats-server not found: apt-get install -y nats-server");
+  const port = await freePort();
+  const child = spawn(bin, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", tmpDir("bench-nats-")], {
+    stdio: "ignore",
+  });
+  children.push(child);
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise<boolean>((resolve) =>
+      net
+        .connect(port, "127.0.0.1")
+        .once("connect", function (this: net.Socket) {
+          this.destroy();
+          resolve(true);
+        })
+        .once("error", () => resolve(false)),
+    );
+    if (up) return `nats://127.0.0.1:${port}`;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("nats-server did not start");
+}
+
+/** Spawns this file as a node of `role`; resolves with its first IPC message. */
+function spawnNode(role: Role, env: Record<string, string>): Promise<{ child: ChildProcess; msg: any }> {
+  const child = spawn(process.execPath, [__filename, "node", role], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      NODE_ENV: "development",
+      LOG_LEVEL: "warn",
+      RATE_LIMIT_PER_MINUTE: "10000000",
+      NODE_ID: `bench-${role}-${process.pid}`,
+      ...env,
+    },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    child.once("message", (msg) => resolve({ child, msg }));
+    child.once("exit", (code) => reject(new Error(`bench node ${role} exited (${code}) before reporting`)));
+  });
+}
+
+interface Row {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  errors: number;
+  /** CPU of the node processes per request, in µs: what the ratio is when the machine is shared. */
+  cpuUs: number;
+}
+
+/** utime + stime of a child process in µs, from /proc (Linux clock ticks of 10 ms). */
+function cpuOf(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10_000;
+  } catch {
+    return NaN;
+  }
+}
+const nodesCpu = () => children.filter(alive).reduce((sum, c) => sum + cpuOf(c.pid!), 0);
+
+function print(row: Row) {
+  const ms = (v: number) => (Number.isNaN(v) ? "-" : v.toFixed(1)).padStart(7);
+  console.log(
+    `| ${row.name.padEnd(56)} | ${row.rps.toFixed(0).padStart(7)} | ${ms(row.p50)} | ${ms(row.p99)} | ` +
+      `${String(row.requests).padStart(8)} | ${String(row.errors).padStart(6)} | ${ms(row.cpuUs)} |`,
+  );
+}
+
+async function http(name: string, opts: Record<string, unknown>): Promise<Row> {
+  await autocannon({ ...opts, duration: 1 });
+  const cpu0 = nodesCpu();
+  const r = await autocannon({ ...opts, duration: HTTP_SECONDS });
+  const cpu = nodesCpu() - cpu0;
+  const row = {
+    name,
+    rps: r.requests.total / HTTP_SECONDS,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    requests: r.requests.total,
+    errors: r.errors + r.timeouts + r.non2xx,
+    cpuUs: cpu / r.requests.total,
+  };
+  print(row);
+  return row;
+}
+
+async function expectPage(base: string) {
+  const res = await fetch(base + LIST_PATH);
+  const body: any = await res.json();
+  if (res.status !== 200 || body.rows?.length !== 20 || typeof body.rows[0].available !== "number")
+    throw new Error(`GET ${LIST_PATH} answered ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1];
+
+async function helloVsList(label: string, base: string) {
+  await expectPage(base);
+  const hello: Row[] = [];
+  const list: Row[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    hello.push(
+      await http(`${label}: GET /api/hello #${round}`, {
+        url: `${base}/api/hello`,
+        connections: CONNECTIONS,
+      }),
+    );
+    list.push(
+      await http(`${label}: GET /api/products (cached page of 20) #${round}`, {
+        url: base + LIST_PATH,
+        connections: CONNECTIONS,
+      }),
+    );
+  }
+  return {
+    rps: median(list.map((r) => r.rps)) / median(hello.map((r) => r.rps)),
+    cpu: median(hello.map((r) => r.cpuUs)) / median(list.map((r) => r.cpuUs)),
+  };
+}
+
+async function uncached(seeded: string) {
+  const port = await freePort();
+  const nodes = [
+    (await spawnNode("uncached", { DATA_DIR: tmpDir("bench-c-", seeded), PORT: String(port) })).child,
+  ];
+  const pages = Math.ceil(PRODUCTS / 20);
+  const sorts = ["price", "-price", "name", "-name", "createdAt", "-createdAt"];
+  const randomPage = (req: any) => ({
+    ...req,
+    path: `/api/products?pageSize=20&page=${1 + Math.floor(Math.random() * pages)}&sort=${sorts[Math.floor(Math.random() * sorts.length)]}`,
+  });
+  for (const connections of [1, 10])
+    await http(`C uncached list over ${PRODUCTS}, random page and sort, ${connections} conn`, {
+      url: `http://127.0.0.1:${port}`,
+      connections,
+      requests: [{ setupRequest: randomPage }],
+    });
+  await kill(nodes);
+}
+
+async function reserves(namespace: string): Promise<Array<[string, number]>> {
+  const stores: Array<[string, Record<string, string>]> = [["NeDB", { DATA_DIR: tmpDir("bench-d-") }]];
+  if (process.env.BENCH_MONGO_URI)
+    stores.push([
+      "MongoDB API",
+      {
+        DATA_DIR: tmpDir("bench-d-"),
+        MONGO_URI: process.env.BENCH_MONGO_URI.replace(/\/[^/]*$/, `/${namespace}`),
+      },
+    ]);
+  const d: Array<[string, number]> = [];
+  for (const [store, env] of stores) {
+    const { msg } = await spawnNode("reserve", env);
+    const { hot, spread } = msg.result;
+    const row = (what: string, r: any) =>
+      print({
+        name: `D reserve 1 unit, ${what}, ${store}, c=${RESERVE_CONCURRENCY}`,
+        p50: NaN,
+        p99: NaN,
+        cpuUs: NaN,
+        ...r,
+      });
+    row("one hot product", hot);
+    row(`spread over ${SPREAD}`, spread);
+    d.push([store, hot.rps / spread.rps]);
+  }
+  return d;
+}
+
+async function run() {
+  const namespace = `benchcat${process.pid}`;
+  console.log(
+    `catalog bench: node ${process.version}, ${os.cpus().length} cpu(s), ${PRODUCTS} products (NeDB); ` +
+      `HTTP: autocannon ${CONNECTIONS} connections, 1 s warm-up + ${HTTP_SECONDS} s, ${ROUNDS} interleaved rounds\n`,
+  );
+  const seeded = tmpDir("bench-catalog-seed-");
+  await spawnNode("seed", { DATA_DIR: seeded });
+  console.log(`| ${"scenario".padEnd(56)} |   req/s |  p50 ms |  p99 ms | requests | errors | CPU µs/req |`);
+  console.log(`|${"-".repeat(58)}|--------:|--------:|--------:|---------:|-------:|-----------:|`);
+
+  let a1 = { rps: NaN, cpu: NaN };
+  if (ONLY.has("a1")) {
+    const port = await freePort();
+    const node = await spawnNode("embedded", { DATA_DIR: tmpDir("bench-a1-", seeded), PORT: String(port) });
+    a1 = await helloVsList("A1 embedded", `http://127.0.0.1:${port}`);
+    await kill([node.child]);
+  }
+
+  let a2 = { rps: NaN, cpu: NaN };
+  if (ONLY.has("a2")) {
+    const transporter = await startNats();
+    const cluster = { TRANSPORTER: transporter, NAMESPACE: namespace };
+    const port = await freePort();
+    const nodes = [(await spawnNode("catalog", { ...cluster, DATA_DIR: tmpDir("bench-a2-", seeded) })).child];
+    nodes.push(
+      (await spawnNode("gateway", { ...cluster, DATA_DIR: tmpDir("bench-a2gw-"), PORT: String(port) })).child,
+    );
+    a2 = await helloVsList("A2 remote", `http://127.0.0.1:${port}`);
+    await kill(nodes);
+  }
+
+  if (ONLY.has("c")) await uncached(seeded);
+  const d = ONLY.has("d") ? await reserves(namespace) : [];
+
+  const verdict = (r: number, target: number) =>
+    `${r.toFixed(2)}  (target >= ${target}: ${r >= target ? "met" : "MISSED"})`;
+  console.log("\nratios of req/s (medians of the rounds):");
+  if (ONLY.has("a1"))
+    console.log(`  A1 cached list / hello, embedded                  ${verdict(a1.rps, 0.7)}`);
+  if (ONLY.has("a2"))
+    console.log(`  A2 cached list / hello, products on another node  ${verdict(a2.rps, 0.5)}`);
+  for (const [store, r] of d) console.log(`  D reserve hot / spread, ${store.padEnd(26)}${verdict(r, 0.5)}`);
+  if (!ONLY.has("a1") && !ONLY.has("a2")) return;
+  console.log(
+    "the A ratios from CPU per request of the node processes (hello's / list's; immune to other load):",
+  );
+  if (ONLY.has("a1")) console.log(`  A1 embedded                                       ${a1.cpu.toFixed(2)}`);
+  if (ONLY.has("a2")) console.log(`  A2 products on another node                       ${a2.cpu.toFixed(2)}`);
+}
+
+async function main() {
+  const started = Date.now();
+  const deadline = setTimeout(() => {
+    console.error(`catalog bench: still running after ${DEADLINE_MS / 1000} s, giving up`);
+    void kill(children).finally(() => process.exit(2));
+  }, DEADLINE_MS);
+  deadline.unref();
+  for (const sig of ["SIGINT", "SIGTERM"] as const)
+    process.once(sig, () => void kill(children).finally(() => process.exit(130)));
+  let code = 0;
+  try {
+    await run();
+  } catch (err) {
+    console.error("catalog bench failed:", err);
+    code = 1;
+  } finally {
+    await kill(children);
+  }
+  console.log(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  process.exit(code);
+}
+
+if (require.main === module) {
+  if (process.argv[2] === "node")
+    runNode(process.argv[3] as Role).catch((err) => {
+      console.error(`bench node ${process.argv[3]} failed:`, err);
+      process.exit(1);
+    });
+  else void main();
+}

@@ -1,0 +1,181 @@
+/**
+ * Checkout rules with no broker: pricing an order from the catalogue, the stored order document,
+ * the shape it is answered in, and which response an order's outcome gives.
+ */
+import type { Order, OrderLine, OrderStatus, PaymentStatus, ShippingAddress, StockLevel } from "../contracts";
+import type { StoredResponse } from "./idempotency";
+import { commonCurrency, sum } from "./money";
+import { MAX_LINES, MAX_QUANTITY, toOrderLine, type CatalogPrice } from "./cart";
+import { CARD_TOKENS } from "./payments";
+import type { HistoryEntry, SagaStep } from "./order-state";
+import { invalidField } from "./rule-error";
+
+export interface RequestedLine {
+  productId: string;
+  quantity: number;
+}
+
+export interface OrderDoc {
+  _id: string;
+  kind: "order";
+  userId: string;
+  items: OrderLine[];
+  subtotal: number;
+  total: number;
+  currency: string;
+  status: OrderStatus;
+  history: HistoryEntry[];
+  payment: { id: string | null; status: PaymentStatus | "pending" };
+  /** Kept so a driver taking over after a crash can still charge. */
+  paymentToken: string;
+  shippingAddress: ShippingAddress;
+  fromCart: boolean;
+  step: SagaStep;
+  /** Refused before anything was held (no stock): never shown, kept for the idempotent answer. */
+  hidden: boolean;
+  failure?: { status: 409; type: string; message: string; data: unknown };
+  reason?: string;
+  leaseUntil: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** One line per product, quantities of repeated products added, in the order first asked. */
+export function mergeLines(lines: readonly RequestedLine[]): RequestedLine[] {
+  const byProduct = new Map<string, number>();
+  for (const l of lines) byProduct.set(l.productId, (byProduct.get(l.productId) ?? 0) + l.quantity);
+  return [...byProduct].map(([productId, quantity]) => ({ productId, quantity }));
+}
+
+/** Lines priced from the catalogue (null = unknown product: 422 naming it). */
+export function priceLines(
+  lines: readonly RequestedLine[],
+  products: readonly (CatalogPrice | null)[],
+  field: "items" | "cart",
+): { items: OrderLine[]; subtotal: number; currency: string } {
+  const items = lines.map((l, i) => {
+    const p = products[i];
+    if (!p)
+      throw invalidField(`${field}[${i}].productId`, "notFound", `Product ${l.productId} does not exist`);
+    return toOrderLine({ productId: l.productId, name: p.name, unitPrice: p.price, quantity: l.quantity });
+  });
+  const currency = commonCurrency(products.map((p) => p!.currency));
+  if (!currency)
+    throw invalidField(field, "currencyMismatch", "Every product of an order must share one currency");
+  return { items, subtotal: sum(items.map((l) => l.lineTotal)), currency };
+}
+
+export function newOrder(o: {
+  id: string;
+  userId: string;
+  priced: { items: OrderLine[]; subtotal: number; currency: string };
+  token: string;
+  shippingAddress: ShippingAddress;
+  fromCart: boolean;
+  nowMs: number;
+  leaseMs: number;
+}): OrderDoc {
+  const at = new Date(o.nowMs).toISOString();
+  return {
+    _id: o.id,
+    kind: "order",
+    userId: o.userId,
+    ...o.priced,
+    total: o.priced.subtotal,
+    status: "pending",
+    history: [{ status: "pending", at }],
+    payment: { id: null, status: "pending" },
+    paymentToken: o.token,
+    shippingAddress: o.shippingAddress,
+    fromCart: o.fromCart,
+    step: "reserve",
+    hidden: false,
+    leaseUntil: o.nowMs + o.leaseMs,
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+export function orderView(d: OrderDoc): Order {
+  return {
+    id: d._id,
+    userId: d.userId,
+    items: d.items,
+    subtotal: d.subtotal,
+    total: d.total,
+    currency: d.currency,
+    status: d.status,
+    payment: d.payment,
+    shippingAddress: d.shippingAddress,
+    history: d.history,
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
+  };
+}
+
+/**
+ * The products of `lines` that stock cannot cover: the one inventory refused, plus any other
+ * line whose available units (read just after) are below the quantity asked.
+ */
+export function shortProducts(
+  lines: readonly RequestedLine[],
+  refused: string,
+  levels: StockLevel[],
+): string[] {
+  const available = new Map(levels.map((l) => [l.productId, l.available]));
+  const short = lines
+    .filter((l) => l.productId === refused || (available.get(l.productId) ?? 0) < l.quantity)
+    .map((l) => l.productId);
+  return short.length ? short : [refused];
+}
+
+/** The answer a finished checkout gives (the same for every replay of its Idempotency-Key). */
+export function outcome(d: OrderDoc): StoredResponse {
+  if (d.failure)
+    return { status: 409, error: { message: d.failure.message, type: d.failure.type, data: d.failure.data } };
+  if (d.status === "payment_failed")
+    return {
+      status: 402,
+      error: { message: "Payment declined", type: "PAYMENT_DECLINED", data: { order: orderView(d) } },
+    };
+  return { status: 201, body: orderView(d) };
+}
+
+const ID = { type: "string", min: 1, max: 100 } as const;
+const TEXT = { type: "string", trim: true, min: 1, max: 200 } as const;
+
+/**
+ * The strict schema of POST /api/orders: prices, totals and statuses are never accepted from a
+ * client (`unitPrice`, `total` or `status` anywhere in the body: 422).
+ */
+export const PLACE_ORDER_PARAMS = {
+  $$strict: true,
+  items: {
+    type: "array",
+    optional: true,
+    min: 1,
+    max: MAX_LINES,
+    items: {
+      type: "object",
+      strict: true,
+      props: { productId: ID, quantity: { type: "number", integer: true, min: 1, max: MAX_QUANTITY } },
+    },
+  },
+  payment: {
+    type: "object",
+    strict: true,
+    props: { method: { type: "enum", values: ["card"] }, token: { type: "enum", values: [...CARD_TOKENS] } },
+  },
+  shippingAddress: {
+    type: "object",
+    strict: true,
+    props: {
+      name: TEXT,
+      line1: TEXT,
+      line2: { ...TEXT, optional: true },
+      city: TEXT,
+      postalCode: { ...TEXT, max: 20 },
+      country: { ...TEXT, max: 60 },
+    },
+  },
+} as const;

@@ -1,0 +1,114 @@
+/**
+ * Stock and reservation rules with no broker: line normalisation, the low-stock crossing, the
+ * reservation state machine and the shapes stored and answered.
+ */
+import type { Reservation, ReservationLine, ReservationState, StockLevel } from "../contracts";
+
+export interface StockDoc {
+  _id: string;
+  kind: "stock";
+  productId: string;
+  available: number;
+  reserved: number;
+  deleted: boolean;
+}
+
+export interface ReservationDoc {
+  _id: string;
+  kind: "reservation";
+  orderId: string;
+  lines: ReservationLine[];
+  /** Lines whose stock is held; written after each take, so a crash can only leak, never oversell. */
+  taken: ReservationLine[];
+  state: ReservationState;
+  expiresAtMs: number;
+  failedProductId?: string;
+  createdAt: string;
+}
+
+/** Stock and reservations share the `stock` collection; an order's reservation has its own id space. */
+export function reservationId(orderId: string): string {
+  return `order:${orderId}`;
+}
+
+/** One line per product (quantities of repeated products added), taken in the order asked. */
+export function normalizeLines(lines: ReservationLine[]): ReservationLine[] {
+  const byProduct = new Map<string, number>();
+  for (const l of lines) byProduct.set(l.productId, (byProduct.get(l.productId) ?? 0) + l.quantity);
+  return [...byProduct].map(([productId, quantity]) => ({ productId, quantity }));
+}
+
+/** `inventory.low` is due when a change takes available from at/above the threshold to below it. */
+export function crossesBelow(before: number, after: number, threshold: number): boolean {
+  return before >= threshold && after < threshold;
+}
+
+/**
+ * The least available stock from which taking `quantity` cannot cross the threshold: takes from
+ * there on are one plain conditional update; only takes near the threshold need to know the
+ * exact value before (to emit the event exactly once).
+ */
+export function noCrossingFloor(quantity: number, threshold: number): number {
+  return quantity + threshold;
+}
+
+export type Settlement = "fail" | "release" | "commit" | "expire";
+
+/** The reservation state machine: which states each settlement may claim, and where it leads. */
+export const SETTLEMENTS: Record<Settlement, { from: ReservationState[]; to: ReservationState }> = {
+  fail: { from: ["pending"], to: "failed" },
+  release: { from: ["pending", "reserved", "committed"], to: "released" },
+  commit: { from: ["reserved"], to: "committed" },
+  expire: { from: ["pending", "reserved"], to: "expired" },
+};
+
+/** How one line's stock moves when its reservation goes from `from` to `to`. */
+export function stockDelta(
+  from: ReservationState,
+  to: ReservationState,
+  quantity: number,
+): { available: number; reserved: number } {
+  // Sold: the units leave the warehouse.
+  if (to === "committed") return { available: 0, reserved: -quantity };
+  // A cancelled sale: the units come back as new stock.
+  if (from === "committed") return { available: quantity, reserved: 0 };
+  // Held units given back.
+  return { available: quantity, reserved: -quantity };
+}
+
+export function newStock(productId: string, available: number): StockDoc {
+  return { _id: productId, kind: "stock", productId, available, reserved: 0, deleted: false };
+}
+
+/** A reservation about to take its lines ("pending"), or a tombstone ("released") for an unknown order. */
+export function newReservation(
+  orderId: string,
+  lines: ReservationLine[],
+  state: "pending" | "released",
+  nowMs: number,
+  ttlSeconds: number,
+): ReservationDoc {
+  return {
+    _id: reservationId(orderId),
+    kind: "reservation",
+    orderId,
+    lines,
+    taken: [],
+    state,
+    expiresAtMs: state === "pending" ? nowMs + ttlSeconds * 1000 : nowMs,
+    createdAt: new Date(nowMs).toISOString(),
+  };
+}
+
+export function toReservation(doc: ReservationDoc): Reservation {
+  return {
+    orderId: doc.orderId,
+    state: doc.state,
+    lines: doc.lines,
+    expiresAt: new Date(doc.expiresAtMs).toISOString(),
+  };
+}
+
+export function toStockLevel(doc: StockDoc): StockLevel {
+  return { productId: doc.productId, available: doc.available, reserved: doc.reserved };
+}

@@ -1,0 +1,61 @@
+/**
+ * The order state machine (API.md "Orders"): pending -> confirmed -> shipped -> delivered,
+ * pending -> payment_failed, confirmed -> cancelled. Anything else is refused with 409.
+ *
+ * Beside it, the checkout saga's own progress (`SagaStep`): which idempotent step a driver runs
+ * next. The status is what the customer sees; the step is what is left to do.
+ */
+import type { OrderStatus } from "../contracts";
+import { RuleError } from "./rule-error";
+
+export const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
+  pending: ["confirmed", "payment_failed"],
+  confirmed: ["shipped", "cancelled"],
+  shipped: ["delivered"],
+  delivered: [],
+  payment_failed: [],
+  cancelled: [],
+};
+
+export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+export interface HistoryEntry {
+  status: OrderStatus;
+  at: string;
+}
+
+/** The status and history after moving to `to`; 409 when the machine does not allow it. */
+export function transition(
+  order: { status: OrderStatus; history: readonly HistoryEntry[] },
+  to: OrderStatus,
+  at: string,
+): { status: OrderStatus; history: HistoryEntry[] } {
+  if (!canTransition(order.status, to))
+    throw new RuleError(409, "ILLEGAL_TRANSITION", `An order cannot go from ${order.status} to ${to}`, {
+      from: order.status,
+      to,
+    });
+  return { status: to, history: [...order.history, { status: to, at }] };
+}
+
+/**
+ * reserve -> charge -> commit -> clearCart -> done on the happy path; release after a declined
+ * charge; cancel (refund, then return the stock) after a cancellation. Every step is idempotent by
+ * order id, so a driver that takes over after a crash simply runs the current step again.
+ */
+export type SagaStep = "reserve" | "charge" | "commit" | "clearCart" | "release" | "cancel" | "done";
+
+export const ACTIVE_STEPS: readonly SagaStep[] = [
+  "reserve",
+  "charge",
+  "commit",
+  "clearCart",
+  "release",
+  "cancel",
+];
+
+export function afterCommit(fromCart: boolean): SagaStep {
+  return fromCart ? "clearCart" : "done";
+}

@@ -1,0 +1,148 @@
+/**
+ * Payment rules with no broker: the provider interface, the built-in simulated provider with the
+ * test tokens of API.md, the payment state machine and the webhook signature.
+ */
+import { createHash, createHmac, randomUUID, timingSafeEqual } from "node:crypto";
+import type { Payment, PaymentStatus } from "../contracts";
+
+export const CARD_TOKENS = ["tok_visa", "tok_chargeDeclined"] as const;
+export type CardToken = (typeof CARD_TOKENS)[number];
+
+export interface ChargeRequest {
+  /** The provider captures at most once per key, however often it is asked. */
+  idempotencyKey: string;
+  amount: number;
+  currency: string;
+  token: string;
+}
+
+export type ChargeResult =
+  { status: "succeeded"; chargeId: string } | { status: "failed"; chargeId: string; reason: string };
+
+export interface RefundRequest {
+  idempotencyKey: string;
+  chargeId: string;
+  amount: number;
+  currency: string;
+}
+
+export interface PaymentProvider {
+  readonly name: string;
+  charge(req: ChargeRequest): Promise<ChargeResult>;
+  refund(req: RefundRequest): Promise<{ refundId: string }>;
+}
+
+const derivedId = (prefix: string, key: string) =>
+  `${prefix}_${createHash("sha256").update(key).digest("hex").slice(0, 24)}`;
+
+/**
+ * Answers like a card processor in test mode: `tok_visa` is approved, `tok_chargeDeclined` is
+ * declined. Its ids derive from the idempotency key, so a repeated request gets the same answer.
+ */
+export class SimulatedProvider implements PaymentProvider {
+  readonly name = "simulated";
+
+  async charge(req: ChargeRequest): Promise<ChargeResult> {
+    const chargeId = derivedId("ch", req.idempotencyKey);
+    if (req.token === "tok_visa") return { status: "succeeded", chargeId };
+    if (req.token === "tok_chargeDeclined") return { status: "failed", chargeId, reason: "card_declined" };
+    return { status: "failed", chargeId, reason: "invalid_token" };
+  }
+
+  async refund(req: RefundRequest): Promise<{ refundId: string }> {
+    return { refundId: derivedId("re", req.idempotencyKey) };
+  }
+}
+
+/**
+ * processing -> succeeded | failed; succeeded -> refunded. `voided` marks an order refunded before
+ * any charge existed, so a charge arriving late for it captures nothing.
+ */
+export const PAYMENT_TRANSITIONS: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
+  processing: ["succeeded", "failed"],
+  succeeded: ["refunded"],
+  failed: [],
+  refunded: [],
+  voided: [],
+};
+
+export const WEBHOOK_TYPES = ["charge.succeeded", "charge.failed", "charge.refunded"] as const;
+export type WebhookType = (typeof WEBHOOK_TYPES)[number];
+
+/** The state a webhook moves a payment from, and to. */
+export const WEBHOOK_EFFECTS: Readonly<Record<WebhookType, { from: PaymentStatus; to: PaymentStatus }>> = {
+  "charge.succeeded": { from: "processing", to: "succeeded" },
+  "charge.failed": { from: "processing", to: "failed" },
+  "charge.refunded": { from: "succeeded", to: "refunded" },
+};
+
+/** Hex HMAC-SHA256 of the raw body: what the provider sends in the `Payment-Signature` header. */
+export function signWebhook(secret: string, rawBody: Buffer | string): string {
+  return createHmac("sha256", secret).update(rawBody).digest("hex");
+}
+
+/** Constant-time check of a `Payment-Signature` header (`<hex>` or `sha256=<hex>`). */
+export function verifyWebhookSignature(secret: string, rawBody: Buffer, header: unknown): boolean {
+  if (typeof header !== "string") return false;
+  const given = header.trim().replace(/^sha256=/i, "");
+  if (!/^[0-9a-f]{64}$/i.test(given)) return false;
+  const expected = Buffer.from(signWebhook(secret, rawBody), "hex");
+  return timingSafeEqual(expected, Buffer.from(given.toLowerCase(), "hex"));
+}
+
+export interface PaymentDoc {
+  _id: string;
+  orderId: string;
+  userId: string;
+  amount: number;
+  currency: string;
+  /** Kept while processing, so a node taking over a stalled capture can finish it. */
+  token: string;
+  status: PaymentStatus;
+  provider: string;
+  chargeId?: string;
+  refundId?: string;
+  reason?: string;
+  /** A processing capture belongs to its claimant until then; afterwards anyone may finish it. */
+  leaseUntil: number;
+  webhooks: { id: string; type: string; at: string }[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function newPayment(
+  p: { orderId: string; userId: string; amount: number; currency: string; token: string },
+  status: "processing" | "voided",
+  provider: string,
+  nowMs: number,
+  leaseMs: number,
+): PaymentDoc {
+  const at = new Date(nowMs).toISOString();
+  return {
+    _id: `pay_${randomUUID()}`,
+    ...p,
+    status,
+    provider,
+    leaseUntil: nowMs + leaseMs,
+    webhooks: [],
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+export function paymentView(d: PaymentDoc): Payment {
+  return {
+    id: d._id,
+    orderId: d.orderId,
+    userId: d.userId,
+    amount: d.amount,
+    currency: d.currency,
+    status: d.status,
+    provider: d.provider,
+    ...(d.chargeId ? { chargeId: d.chargeId } : {}),
+    ...(d.reason ? { reason: d.reason } : {}),
+    webhooks: d.webhooks,
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * The inventory's stock documents (`{_id: productId, kind: "stock", available, reserved}`), each
+ * change one atomic conditional update, so available never goes below 0, and `inventory.low`
+ * stored in the same write as the change that crosses LOW_STOCK_THRESHOLD (outbox), so it is
+ * emitted once per crossing. Use after DbMixin and OutboxMixin.
+ */
+import { Errors, type ServiceSchema } from "moleculer";
+import { Events, type EventEnvelope, type ReservationLine } from "../contracts";
+import { config } from "../lib/config";
+import { isDuplicateKey } from "../domain/catalog";
+import { crossesBelow, newStock, noCrossingFloor, type StockDoc } from "../domain/inventory";
+
+export interface StockLevelsMethods {
+  /** The live record of a product, or 404. */
+  level(productId: string): Promise<StockDoc>;
+  /** Creates the record if missing (a racing insert is fine), or sets `available` when asked to. */
+  ensureStock(productId: string, available: number, overwrite: boolean): Promise<StockDoc>;
+  /** available := next(available), or false when next() refuses (null) or the record is gone. */
+  change(productId: string, next: (available: number) => number | null, inc?: object): Promise<boolean>;
+  /** Takes a line's units from available into reserved, or false when there are not enough. */
+  take(line: ReservationLine): Promise<boolean>;
+  /** Adds `delta` ({available, reserved}) to a product's record: giving back never crosses below. */
+  move(line: ReservationLine, delta: object): Promise<void>;
+}
+
+interface Deps {
+  adapter: any;
+  threshold: number;
+  updateOneIf(filter: object, update: object): Promise<any | null>;
+  newEvent(...args: any[]): EventEnvelope;
+  pushOutbox(update: object, events: EventEnvelope[]): object;
+  flushOutbox(id: string): Promise<void>;
+}
+
+export const StockLevelsMixin: Partial<ServiceSchema> = {
+  methods: {
+    async level(this: Deps, productId: string): Promise<StockDoc> {
+      const doc: StockDoc | null = await this.adapter.findOne({ _id: productId, kind: "stock" });
+      if (!doc || doc.deleted)
+        throw new Errors.MoleculerClientError("Not found", 404, "NOT_FOUND", { productId });
+      return doc;
+    },
+
+    async ensureStock(
+      this: Deps & StockLevelsMethods,
+      productId: string,
+      available: number,
+      overwrite: boolean,
+    ) {
+      const doc = newStock(productId, available);
+      try {
+        await this.adapter.insert(doc);
+        return doc;
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
+      if (overwrite) await this.change(productId, () => available);
+      return this.adapter.findById(productId);
+    },
+
+    // A compare-and-set on the value next() was computed from: the crossing is then exact.
+    async change(this: Deps, productId: string, next: (available: number) => number | null, inc = {}) {
+      for (;;) {
+        const doc: StockDoc | null = await this.adapter.findOne({ _id: productId, kind: "stock" });
+        if (!doc || doc.deleted) return false;
+        const after = next(doc.available);
+        if (after === null) return false;
+        const low = crossesBelow(doc.available, after, this.threshold);
+        const update = { $set: { available: after }, ...(Object.keys(inc).length ? { $inc: inc } : {}) };
+        const data = { productId, available: after, threshold: this.threshold };
+        const written = await this.updateOneIf(
+          { _id: productId, available: doc.available, deleted: false },
+          low ? this.pushOutbox(update, [this.newEvent(Events.inventoryLow, productId, data)]) : update,
+        );
+        if (!written) continue;
+        if (low) await this.flushOutbox(productId);
+        return true;
+      }
+    },
+
+    // One conditional update while far above the threshold (the common case, and the only one a
+    // hot product sees); a compare-and-set near it.
+    async take(this: Deps & StockLevelsMethods, { productId, quantity }: ReservationLine) {
+      const far = { $gte: noCrossingFloor(quantity, this.threshold) };
+      const update = { $inc: { available: -quantity, reserved: quantity } };
+      if (await this.updateOneIf({ _id: productId, kind: "stock", deleted: false, available: far }, update))
+        return true;
+      return this.change(productId, (a) => (a >= quantity ? a - quantity : null), { reserved: quantity });
+    },
+
+    async move(this: Deps, { productId }: ReservationLine, delta: object) {
+      await this.updateOneIf({ _id: productId, kind: "stock" }, { $inc: delta });
+    },
+  },
+
+  created(this: any) {
+    this.threshold = config().lowStockThreshold;
+  },
+};

@@ -1,0 +1,194 @@
+/**
+ * One cart per user (the document id is the user id). Lines keep the product's name and unit
+ * price; every read refreshes them from the catalogue (products.get, cached until a product or
+ * its stock changes), so a new price or a deleted product shows at once. Writes are
+ * compare-and-set on a version, so concurrent changes to one cart are never lost.
+ */
+import { Errors, type Context, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
+import type { Cart, Meta, ReservationLine } from "../contracts";
+import { call } from "../lib/typed";
+import { DbMixin } from "../mixins/db.mixin";
+import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
+import { isDuplicateKey } from "../domain/catalog";
+import {
+  MAX_QUANTITY,
+  addLine,
+  cartView,
+  emptyCart,
+  refreshLines,
+  removeLine,
+  setQuantity,
+  type CartDoc,
+  type CartLine,
+  type CatalogPrice,
+} from "../domain/cart";
+
+const PRODUCT_ID = { type: "string", min: 1, max: 100 } as const;
+const QUANTITY = { type: "number", integer: true, min: 1, max: MAX_QUANTITY } as const;
+const USER_ID = { $$strict: true, userId: { type: "string", min: 1, max: 100 } } as const;
+
+type Ctx<P = Record<string, never>> = Context<P, Meta>;
+type Store = {
+  adapter: any;
+  updateOneIf(filter: object, update: object): Promise<any | null>;
+  dbPing(): Promise<boolean>;
+};
+interface Methods {
+  load(userId: string): Promise<CartDoc>;
+  mutate(userId: string, change: (items: CartLine[]) => CartLine[]): Promise<CartDoc>;
+  catalogue(ctx: Context, productIds: string[]): Promise<Map<string, CatalogPrice | null>>;
+  view(ctx: Context, doc: CartDoc): Promise<Cart>;
+}
+
+const userOf = (ctx: Ctx<unknown>) => ctx.meta.user!.id;
+
+const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
+  name: "carts",
+  mixins: [DbMixin({ collection: "carts" }), RuleErrorsMixin],
+
+  actions: {
+    get: {
+      auth: "required",
+      params: { $$strict: true },
+      async handler(ctx: Ctx): Promise<Cart> {
+        return this.view(ctx, await this.load(userOf(ctx)));
+      },
+    },
+
+    addItem: {
+      auth: "required",
+      params: { $$strict: true, productId: PRODUCT_ID, quantity: QUANTITY },
+      async handler(ctx: Ctx<{ productId: string; quantity: number }>): Promise<Cart> {
+        const { productId, quantity } = ctx.params;
+        const product = (await this.catalogue(ctx, [productId])).get(productId);
+        if (!product)
+          throw new Errors.MoleculerClientError("Product not found", 404, "NOT_FOUND", { productId });
+        const doc = await this.mutate(userOf(ctx), (items) => addLine(items, productId, product, quantity));
+        return this.view(ctx, doc);
+      },
+    },
+
+    updateItem: {
+      auth: "required",
+      params: { $$strict: true, productId: PRODUCT_ID, quantity: { ...QUANTITY, min: 0 } },
+      async handler(ctx: Ctx<{ productId: string; quantity: number }>): Promise<Cart> {
+        const { productId, quantity } = ctx.params;
+        return this.view(
+          ctx,
+          await this.mutate(userOf(ctx), (items) => setQuantity(items, productId, quantity)),
+        );
+      },
+    },
+
+    removeItem: {
+      auth: "required",
+      params: { $$strict: true, productId: PRODUCT_ID },
+      async handler(ctx: Ctx<{ productId: string }>): Promise<Cart> {
+        return this.view(
+          ctx,
+          await this.mutate(userOf(ctx), (items) => removeLine(items, ctx.params.productId)),
+        );
+      },
+    },
+
+    clear: {
+      auth: "required",
+      params: { $$strict: true },
+      async handler(ctx: Ctx): Promise<null> {
+        await this.mutate(userOf(ctx), () => []);
+        ctx.meta.$statusCode = 204;
+        return null;
+      },
+    },
+
+    linesOf: {
+      visibility: "public",
+      params: USER_ID,
+      async handler(ctx: Ctx<{ userId: string }>): Promise<{ items: ReservationLine[] }> {
+        const doc = await this.load(ctx.params.userId);
+        return { items: doc.items.map(({ productId, quantity }) => ({ productId, quantity })) };
+      },
+    },
+
+    clearFor: {
+      visibility: "public",
+      params: USER_ID,
+      async handler(ctx: Ctx<{ userId: string }>): Promise<null> {
+        await this.mutate(ctx.params.userId, () => []);
+        return null;
+      },
+    },
+
+    health: {
+      async handler() {
+        return { service: "carts", database: await this.dbPing() };
+      },
+    },
+  },
+
+  methods: {
+    async load(userId: string): Promise<CartDoc> {
+      return (await this.adapter.findById(userId)) ?? emptyCart(userId, new Date().toISOString());
+    },
+
+    async mutate(userId: string, change: (items: CartLine[]) => CartLine[]): Promise<CartDoc> {
+      for (;;) {
+        const cur: CartDoc | null = await this.adapter.findById(userId);
+        const now = new Date().toISOString();
+        if (!cur) {
+          const items = change([]);
+          const doc = { ...emptyCart(userId, now), items, version: 1 };
+          if (!items.length) return doc;
+          try {
+            await this.adapter.insert(doc);
+            return doc;
+          } catch (err) {
+            if (!isDuplicateKey(err)) throw err;
+            continue;
+          }
+        }
+        const items = change(cur.items);
+        const doc: CartDoc | null = await this.updateOneIf(
+          { _id: userId, version: cur.version },
+          { $set: { items, version: cur.version + 1, updatedAt: now } },
+        );
+        if (doc) return doc;
+      }
+    },
+
+    /** What the catalogue says now about each product; null for a product that is gone. */
+    async catalogue(ctx: Context, productIds: string[]): Promise<Map<string, CatalogPrice | null>> {
+      const found = await Promise.all(
+        productIds.map((id) =>
+          call(ctx, "products.get", { id }).then(
+            (p) => ({ name: p.name, price: p.price, currency: p.currency }),
+            (err) => {
+              if (err?.code === 404) return null;
+              throw err;
+            },
+          ),
+        ),
+      );
+      return new Map(productIds.map((id, i) => [id, found[i]]));
+    },
+
+    /** The cart as the catalogue describes it now; the refreshed lines are stored when they changed. */
+    async view(ctx: Context, doc: CartDoc): Promise<Cart> {
+      const catalogue = await this.catalogue(
+        ctx,
+        doc.items.map((l) => l.productId),
+      );
+      const { items, changed } = refreshLines(doc.items, catalogue);
+      if (!changed) return cartView(doc);
+      const updatedAt = new Date().toISOString();
+      // Lost to a concurrent change: that writer stored its own view, this answer still holds.
+      await this.updateOneIf(
+        { _id: doc._id, version: doc.version },
+        { $set: { items, version: doc.version + 1, updatedAt } },
+      );
+      return cartView({ items, updatedAt });
+    },
+  },
+};
+
+export default CartsService;

@@ -1,0 +1,256 @@
+/**
+ * Orders and the checkout saga. `place` prices the order from the catalogue, stores it `pending`,
+ * then drives it step by step (domain/order-state.ts SagaStep): reserve -> charge -> confirmed ->
+ * commit -> clear the cart, all before answering. Each step is idempotent by order id and each
+ * move to the next step is a compare-and-set, so any number of drivers may run one order: the
+ * request, a duplicate request taking over, or recovery after a crash. A driver owns an order
+ * for a lease (CHECKOUT_LEASE_SECONDS); recovery claims orders whose lease ran out.
+ *
+ * The steps and the recovery are in mixins/order-saga.mixin.ts, the Idempotency-Key handling in
+ * mixins/idempotency-key.mixin.ts (its records share this collection as `kind: "idem"`).
+ */
+import { randomUUID } from "node:crypto";
+import { Errors, type Context, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
+import {
+  Events,
+  type EventEnvelope,
+  type Meta,
+  type Order,
+  type Page,
+  type PlaceOrderParams,
+} from "../contracts";
+import { config } from "../lib/config";
+import { call } from "../lib/typed";
+import { DbMixin } from "../mixins/db.mixin";
+import { OutboxMixin } from "../mixins/outbox.mixin";
+import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
+import { IdempotencyKeyMixin, type IdempotencyMethods } from "../mixins/idempotency-key.mixin";
+import { OrderSagaMixin, type SagaMethods, type SagaVars } from "../mixins/order-saga.mixin";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, isDuplicateKey, pageWindow, totalPages } from "../domain/catalog";
+import { transition } from "../domain/order-state";
+import type { StoredResponse } from "../domain/idempotency";
+import {
+  PLACE_ORDER_PARAMS,
+  mergeLines,
+  newOrder,
+  orderView,
+  outcome,
+  priceLines,
+  type OrderDoc,
+} from "../domain/checkout";
+import { invalidField } from "../domain/rule-error";
+
+const ID = { type: "string", min: 1, max: 100 } as const;
+
+type Ctx<P> = Context<P, Meta>;
+type Store = SagaVars & {
+  adapter: any;
+  updateOneIf(filter: object, update: object): Promise<any | null>;
+  newEvent: (...args: any[]) => EventEnvelope;
+  pushOutbox(update: object, events: EventEnvelope[]): object;
+  dbPing(): Promise<boolean>;
+  timers?: NodeJS.Timeout[];
+};
+interface Methods extends SagaMethods, IdempotencyMethods {
+  checkout(ctx: Ctx<PlaceOrderParams>, orderId: string, resumed: boolean): Promise<StoredResponse>;
+  draft(ctx: Ctx<PlaceOrderParams>, orderId: string): Promise<OrderDoc>;
+  answer(ctx: Ctx<unknown>, res: StoredResponse): Order;
+  own(ctx: Ctx<unknown>, id: string): Promise<OrderDoc>;
+  sweepKeys(): Promise<void>;
+}
+
+const notFound = (id: string) => new Errors.MoleculerClientError("Order not found", 404, "NOT_FOUND", { id });
+
+const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
+  name: "orders",
+  mixins: [
+    DbMixin({
+      collection: "orders",
+      indexes: [{ fields: { kind: 1, userId: 1, createdAt: -1 } }, { fields: { step: 1, leaseUntil: 1 } }],
+    }),
+    OutboxMixin,
+    RuleErrorsMixin,
+    OrderSagaMixin,
+    IdempotencyKeyMixin,
+  ],
+
+  actions: {
+    place: {
+      auth: "required",
+      // Not retried by the broker: only an Idempotency-Key makes a second attempt safe.
+      retryPolicy: { enabled: false },
+      params: PLACE_ORDER_PARAMS,
+      async handler(ctx: Ctx<PlaceOrderParams>): Promise<Order> {
+        const key = ctx.meta.idempotencyKey;
+        const res =
+          key === undefined ? await this.checkout(ctx, randomUUID(), false) : await this.placeOnce(ctx, key);
+        return this.answer(ctx, res);
+      },
+    },
+
+    get: {
+      auth: "required",
+      params: { $$strict: true, id: ID },
+      async handler(ctx: Ctx<{ id: string }>): Promise<Order> {
+        return orderView(await this.own(ctx, ctx.params.id));
+      },
+    },
+
+    list: {
+      auth: "required",
+      params: {
+        $$strict: true,
+        page: { type: "number", integer: true, positive: true, convert: true, optional: true },
+        pageSize: { type: "number", integer: true, positive: true, convert: true, optional: true },
+        userId: { ...ID, optional: true },
+      },
+      async handler(ctx: Ctx<{ page?: number; pageSize?: number; userId?: string }>): Promise<Page<Order>> {
+        const user = ctx.meta.user!;
+        const page = ctx.params.page ?? 1;
+        const pageSize = Math.min(ctx.params.pageSize ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+        const userId = user.role === "admin" ? ctx.params.userId : user.id;
+        const query = { kind: "order", hidden: false, ...(userId ? { userId } : {}) };
+        const [docs, total] = await Promise.all([
+          this.adapter.find({ query, sort: ["-createdAt", "_id"], ...pageWindow(page, pageSize) }),
+          this.adapter.count({ query }),
+        ]);
+        return { rows: docs.map(orderView), total, page, pageSize, totalPages: totalPages(total, pageSize) };
+      },
+    },
+
+    cancel: {
+      auth: "required",
+      params: { $$strict: true, id: ID },
+      async handler(ctx: Ctx<{ id: string }>): Promise<Order> {
+        const user = ctx.meta.user!;
+        for (let done = null; !done;) {
+          const d = await this.own(ctx, ctx.params.id);
+          const now = Date.now();
+          const reason = d.userId === user.id ? "cancelled_by_customer" : "cancelled_by_admin";
+          const evt = this.newEvent(Events.orderCancelled, d._id, {
+            orderId: d._id,
+            userId: d.userId,
+            reason,
+          });
+          const set = { ...transition(d, "cancelled", new Date(now).toISOString()), step: "cancel", reason };
+          done = await this.updateOneIf(
+            { _id: d._id, status: d.status },
+            this.pushOutbox(
+              { $set: { ...set, leaseUntil: now + this.leaseMs, updatedAt: new Date(now).toISOString() } },
+              [evt],
+            ),
+          );
+        }
+        // Refund and stock return happen here, before the 200; recovery finishes them after a crash.
+        return orderView(await this.drive(ctx, ctx.params.id, false));
+      },
+    },
+
+    setStatus: {
+      auth: "admin",
+      params: { $$strict: true, id: ID, status: { type: "enum", values: ["shipped", "delivered"] } },
+      async handler(ctx: Ctx<{ id: string; status: "shipped" | "delivered" }>): Promise<Order> {
+        for (;;) {
+          const d = await this.own(ctx, ctx.params.id);
+          const set = transition(d, ctx.params.status, new Date().toISOString());
+          const done = await this.updateOneIf(
+            { _id: d._id, status: d.status },
+            { $set: { ...set, updatedAt: new Date().toISOString() } },
+          );
+          if (done) return orderView(done);
+        }
+      },
+    },
+
+    health: {
+      async handler() {
+        return { service: "orders", database: await this.dbPing() };
+      },
+    },
+  },
+
+  methods: {
+    async checkout(ctx: Ctx<PlaceOrderParams>, orderId: string, resumed: boolean): Promise<StoredResponse> {
+      if (!(await this.adapter.findById(orderId))) {
+        const draft = await this.draft(ctx, orderId);
+        await this.adapter.insert(draft).catch((err: unknown) => {
+          if (!isDuplicateKey(err)) throw err;
+        });
+      }
+      return outcome(await this.drive(ctx, orderId, resumed));
+    },
+
+    async draft(ctx: Ctx<PlaceOrderParams>, orderId: string): Promise<OrderDoc> {
+      const { items, payment, shippingAddress } = ctx.params;
+      const userId = ctx.meta.user!.id;
+      const lines = mergeLines(items ?? (await call(ctx, "carts.linesOf", { userId })).items);
+      if (!lines.length) throw invalidField("items", "cartEmpty", "No items given and the cart is empty");
+      const products = await Promise.all(
+        lines.map((l) =>
+          call(ctx, "products.get", { id: l.productId }).catch((err) =>
+            err?.code === 404 ? null : Promise.reject(err),
+          ),
+        ),
+      );
+      const priced = priceLines(lines, products, items ? "items" : "cart");
+      const fromCart = !items;
+      return newOrder({
+        id: orderId,
+        userId,
+        priced,
+        token: payment.token,
+        shippingAddress,
+        fromCart,
+        nowMs: Date.now(),
+        leaseMs: this.leaseMs,
+      });
+    },
+
+    answer(ctx: Ctx<unknown>, res: StoredResponse): Order {
+      if (res.status !== 201)
+        throw new Errors.MoleculerClientError(res.error.message, res.status, res.error.type, res.error.data);
+      const order = res.body as Order;
+      ctx.meta.$statusCode = 201;
+      ctx.meta.$location = `/api/orders/${order.id}`;
+      return order;
+    },
+
+    /** The order if the caller may see it: its owner, or an admin. Anything else is a 404. */
+    async own(ctx: Ctx<unknown>, id: string): Promise<OrderDoc> {
+      const user = ctx.meta.user!;
+      const d: OrderDoc | null = await this.adapter.findById(id);
+      if (!d || d.kind !== "order" || d.hidden || (user.role !== "admin" && d.userId !== user.id))
+        throw notFound(id);
+      return d;
+    },
+
+    async sweepKeys(): Promise<void> {
+      await this.adapter.removeMany({ kind: "idem", expiresAtMs: { $lt: Date.now() } });
+    },
+  },
+
+  created() {
+    const cfg = config();
+    this.leaseMs = cfg.checkout.leaseSeconds * 1000;
+    this.crashAfterReserve = cfg.checkout.faultCrashAfterReserve;
+  },
+
+  async started() {
+    // Recovery right away (orders a crashed node left behind), then periodically; keys hourly.
+    setTimeout(() => void this.recover(), 0).unref?.();
+    this.timers = [
+      setInterval(() => void this.recover(), Math.min(10_000, Math.max(500, this.leaseMs / 2))),
+      setInterval(
+        () => this.sweepKeys().catch((err) => this.logger.warn("Key sweep failed", String(err))),
+        3_600_000,
+      ),
+    ];
+    for (const t of this.timers) t.unref?.();
+  },
+
+  async stopped() {
+    for (const t of this.timers ?? []) clearInterval(t);
+  },
+};
+
+export default OrdersService;
