@@ -5,7 +5,18 @@
 import path from "node:path";
 
 /** Every service of the codebase, one file each under services/. */
-export const ALL_SERVICES = ["api", "tokens", "kafka-bridge", "users", "products", "inventory", "carts", "orders", "payments"] as const;
+export const ALL_SERVICES = [
+  "api",
+  "tokens",
+  "kafka-bridge",
+  "users",
+  "products",
+  "inventory",
+  "carts",
+  "orders",
+  "payments",
+  "notifications",
+] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
 /** Outside production only: development and tests sign simulated webhooks with it. */
@@ -183,7 +194,10 @@ export function loadConfig(env: Env = process.env) {
   if (nodeEnv === "production" && webhookSecret === undefined)
     throw new ConfigError("PAYMENT_WEBHOOK_SECRET", "is required when NODE_ENV=production");
   if (config.checkout.faultCrashAfterReserve && nodeEnv !== "test")
-    throw new ConfigError("FAULT_CRASH_AFTER_RESERVE", "is a test-only fault hook: set only with NODE_ENV=test");
+    throw new ConfigError(
+      "FAULT_CRASH_AFTER_RESERVE",
+      "is a test-only fault hook: set only with NODE_ENV=test",
+    );
   return config;
 }
 

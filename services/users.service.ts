@@ -210,6 +210,18 @@ const UsersService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
       },
     },
 
+    /** Internal (no route): how notifications reach a user, with their current preferences. */
+    contact: {
+      visibility: "public",
+      params: { $$strict: true, id: "string" },
+      async handler(ctx: Context<Params<"users.contact">>) {
+        const doc: UserDoc | null = await this.adapter.findById(ctx.params.id);
+        if (!doc) throw new MoleculerClientError("User not found", 404, "NOT_FOUND", { id: ctx.params.id });
+        const { id, email, name, phone, notifications } = toPublicUser(doc);
+        return { id, email, name, ...(phone ? { phone } : {}), notifications };
+      },
+    },
+
     health: {
       visibility: "public",
       async handler() {

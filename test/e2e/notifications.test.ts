@@ -68,7 +68,6 @@ describeE2E("notifications on their own node, with Mailpit and the Twilio stub",
       TWILIO_AUTH_TOKEN: "test-token",
       TWILIO_FROM: "+15550000000",
       TWILIO_API_BASE: stubUrl,
-      NOTIFY_BACKOFF_MS: "300",
     });
     mail = new Mailpit(cluster.infra.MAILPIT_URL);
     await cluster.add("gateway", ["api"]);
