@@ -46,6 +46,7 @@ export const API_ALIASES: Record<string, string> = {
   "POST /orders/:id/cancel": "orders.cancel",
   "PATCH /orders/:id/status": "orders.setStatus",
   "POST /payments/webhook": "payments.webhook",
+  "GET /notifications": "notifications.list",
 };
 
 export function routedServices(aliases: Record<string, string> = API_ALIASES): string[] {
@@ -129,6 +130,9 @@ const ApiService: ServiceSchema = {
     },
   },
   actions: {
+    // Never retried as a whole: moleculer-web has already rewritten req.url, so a second run
+    // matches no route and answers 404. Downstream calls keep their own retries.
+    rest: { retryPolicy: { enabled: false } },
     live: {
       visibility: "published",
       handler() {
