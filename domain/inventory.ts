@@ -11,6 +11,8 @@ export interface StockDoc {
   available: number;
   reserved: number;
   deleted: boolean;
+  /** Ids of the latest adjustments applied (inventory.adjust is at-least-once). */
+  applied?: string[];
 }
 
 export interface ReservationDoc {
@@ -111,4 +113,19 @@ export function toReservation(doc: ReservationDoc): Reservation {
 
 export function toStockLevel(doc: StockDoc): StockLevel {
   return { productId: doc.productId, available: doc.available, reserved: doc.reserved };
+}
+
+/** An external stock correction: `delta` units added to (or, negative, taken from) available. */
+export interface AdjustStock {
+  adjustmentId: string;
+  productId: string;
+  delta: number;
+}
+
+/** Why an adjustment cannot be applied, or null when it can. */
+export function checkAdjustment(a: Partial<AdjustStock>): string | null {
+  if (typeof a.adjustmentId !== "string" || !a.adjustmentId) return "adjustmentId must be a non-empty string";
+  if (typeof a.productId !== "string" || !a.productId) return "productId must be a non-empty string";
+  if (!Number.isInteger(a.delta) || a.delta === 0) return "delta must be a non-zero integer";
+  return null;
 }

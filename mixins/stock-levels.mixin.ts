@@ -10,13 +10,23 @@ import { config } from "../lib/config";
 import { isDuplicateKey } from "../domain/catalog";
 import { crossesBelow, newStock, noCrossingFloor, type StockDoc } from "../domain/inventory";
 
+const APPLIED_KEPT = 500;
+
 export interface StockLevelsMethods {
   /** The live record of a product, or 404. */
   level(productId: string): Promise<StockDoc>;
   /** Creates the record if missing (a racing insert is fine), or sets `available` when asked to. */
   ensureStock(productId: string, available: number, overwrite: boolean): Promise<StockDoc>;
-  /** available := next(available), or false when next() refuses (null) or the record is gone. */
-  change(productId: string, next: (available: number) => number | null, inc?: object): Promise<boolean>;
+  /**
+   * available := next(available), or false when next() refuses (null) or the record is gone.
+   * With `once`, a change of that id is applied at most once (a redelivered adjustment).
+   */
+  change(
+    productId: string,
+    next: (available: number) => number | null,
+    inc?: object,
+    once?: string,
+  ): Promise<boolean>;
   /** Takes a line's units from available into reserved, or false when there are not enough. */
   take(line: ReservationLine): Promise<boolean>;
   /** Adds `delta` ({available, reserved}) to a product's record: giving back never crosses below. */
@@ -59,17 +69,34 @@ export const StockLevelsMixin: Partial<ServiceSchema> = {
     },
 
     // A compare-and-set on the value next() was computed from: the crossing is then exact.
-    async change(this: Deps, productId: string, next: (available: number) => number | null, inc = {}) {
+    async change(
+      this: Deps,
+      productId: string,
+      next: (available: number) => number | null,
+      inc = {},
+      once?: string,
+    ) {
       for (;;) {
         const doc: StockDoc | null = await this.adapter.findOne({ _id: productId, kind: "stock" });
         if (!doc || doc.deleted) return false;
+        if (once && doc.applied?.includes(once)) return true;
         const after = next(doc.available);
         if (after === null) return false;
         const low = crossesBelow(doc.available, after, this.threshold);
-        const update = { $set: { available: after }, ...(Object.keys(inc).length ? { $inc: inc } : {}) };
+        const update = {
+          $set: { available: after },
+          ...(Object.keys(inc).length ? { $inc: inc } : {}),
+          // The ids of the last changes applied, kept in the same document as the change itself.
+          ...(once ? { $push: { applied: { $each: [once], $slice: -APPLIED_KEPT } } } : {}),
+        };
         const data = { productId, available: after, threshold: this.threshold };
         const written = await this.updateOneIf(
-          { _id: productId, available: doc.available, deleted: false },
+          {
+            _id: productId,
+            available: doc.available,
+            deleted: false,
+            ...(once ? { applied: { $ne: once } } : {}),
+          },
           low ? this.pushOutbox(update, [this.newEvent(Events.inventoryLow, productId, data)]) : update,
         );
         if (!written) continue;

@@ -21,12 +21,14 @@ import { StockLevelsMixin, type StockLevelsMethods } from "../mixins/stock-level
 import { isDuplicateKey } from "../domain/catalog";
 import {
   SETTLEMENTS,
+  checkAdjustment,
   newReservation,
   normalizeLines,
   reservationId,
   stockDelta,
   toReservation,
   toStockLevel,
+  type AdjustStock,
   type ReservationDoc,
   type Settlement,
   type StockDoc,
@@ -61,7 +63,7 @@ type Level = { productId: string; available: number };
 /** Durable subscriptions (@moleculer/channels reads `channels`, which moleculer's types don't know). */
 type Channels = Record<
   string,
-  { group: string; handler(this: Service & Store & Methods, ctx: Context<EventEnvelope>): Promise<void> }
+  { group: string; handler(this: Service & Store & Methods, ctx: Context<any>): Promise<void> }
 >;
 
 /** What reserve answers for a reservation: a failed one is the error its first call gave. */
@@ -212,6 +214,27 @@ const InventoryService: ServiceSchema<ServiceSettingSchema, Methods, Store> & { 
       group: "inventory",
       async handler(ctx: Context<EventEnvelope<"product.created">>) {
         await this.ensureStock(ctx.params.data.productId, 0, false);
+      },
+    },
+    // Stock corrections from outside (e.g. a Kafka topic through the bridge's KAFKA_INBOUND).
+    "inventory.adjust": {
+      group: "inventory",
+      async handler(ctx: Context<AdjustStock>) {
+        const problem = checkAdjustment(ctx.params);
+        if (problem) return this.logger.warn(`inventory.adjust ignored: ${problem}`, ctx.params);
+        const { adjustmentId, productId, delta } = ctx.params;
+        const applied = await this.change(
+          productId,
+          (a: number) => (a + delta >= 0 ? a + delta : null),
+          {},
+          adjustmentId,
+        );
+        if (!applied)
+          this.logger.warn(
+            `inventory.adjust ${adjustmentId}: unknown product or not enough stock`,
+            ctx.params,
+          );
+        else await this.stockChanged();
       },
     },
     "product.deleted": {
