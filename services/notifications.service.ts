@@ -14,11 +14,15 @@ import { paging, pageOf } from "../domain/users";
 import { config } from "../lib/config";
 import { publish } from "../lib/channels";
 import { call } from "../lib/typed";
-import { createMessaging } from "../lib/messaging";
+import { createMessaging, type Email, type Sms } from "../lib/messaging";
 import { DbMixin } from "../mixins/db.mixin";
 
 const cfg = config();
-const TEMPLATES = path.join(__dirname, "..", "..", "templates");
+// templates/ sits at the project root: one level up from services/, two from dist/services/.
+const TEMPLATES = [
+  path.join(__dirname, "..", "templates"),
+  path.join(__dirname, "..", "..", "templates"),
+].find((d) => fs.existsSync(d))!;
 const LEASE_MS = 120_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -157,9 +161,10 @@ const NotificationsService = {
     async deliver(this: any, evt: EventEnvelope, userId: string, p: Planned, raw: any) {
       const doc = await this.claim(evt, userId, p);
       if (!doc) return;
+      const message = this.render(p);
       for (let attempt = 1; ; attempt++) {
         try {
-          await this.send(p);
+          await this.send(p.channel, message);
           await this.updateOneIf(
             { _id: doc._id },
             { $set: { status: "sent", attempts: attempt, sentAt: Date.now() } },
@@ -183,6 +188,8 @@ const NotificationsService = {
             });
             return;
           }
+          // Stopping: leave the message unacknowledged; it is redelivered and the lease resumed.
+          if (this.stopping) throw err;
           raw?.working?.();
           await sleep(backoffMs(attempt, cfg.notifyBackoffMs));
           await this.updateOneIf({ _id: doc._id }, { $set: { leaseUntil: Date.now() + LEASE_MS } });
@@ -221,25 +228,27 @@ const NotificationsService = {
       );
     },
 
-    async send(this: any, p: Planned) {
-      if (p.channel === "sms") {
-        return this.messaging.sendSms({
-          to: p.to,
-          body: render(template(`${p.template}.sms.txt`), p.vars, false),
-        });
-      }
-      return this.messaging.sendEmail({
-        to: p.to,
+    /** The message of a planned delivery; a template problem fails here, before any attempt. */
+    render(p: Planned): Email | Sms {
+      if (p.channel === "sms")
+        return { to: p.to!, body: render(template(`${p.template}.sms.txt`), p.vars, false) };
+      return {
+        to: p.to!,
         subject: render(template(`${p.template}.subject.txt`), p.vars, false),
         text: render(template(`${p.template}.txt`), p.vars, false),
         html: render(template(`${p.template}.html`), p.vars, true),
-      });
+      };
+    },
+
+    send(this: any, channel: Channel, message: Email | Sms) {
+      return channel === "sms" ? this.messaging.sendSms(message) : this.messaging.sendEmail(message);
     },
   },
   created(this: any) {
     this.messaging = createMessaging(cfg);
   },
   stopped(this: any) {
+    this.stopping = true;
     this.messaging.close();
   },
 } as ServiceSchema;
