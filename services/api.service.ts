@@ -7,7 +7,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { config } from "../lib/config";
-import { HEALTH_ACTION, type Meta } from "../contracts";
+import { CacheClean, HEALTH_ACTION, type Meta } from "../contracts";
+import { CachedReadsMixin } from "../mixins/cached-reads.mixin";
 import { GatewayAuthMixin } from "../mixins/auth.mixin";
 
 type Req = IncomingMessage & {
@@ -28,8 +29,8 @@ export const API_ALIASES: Record<string, string> = {
   "GET /user/me": "users.me",
   "PATCH /user/me": "users.updateMe",
   "GET /users": "users.list",
-  "GET /products": "products.list",
-  "GET /products/:id": "products.get",
+  "GET /products": "api.products",
+  "GET /products/:id": "api.product",
   "POST /products": "products.create",
   "PATCH /products/:id": "products.update",
   "DELETE /products/:id": "products.remove",
@@ -49,15 +50,38 @@ export const API_ALIASES: Record<string, string> = {
   "GET /notifications": "notifications.list",
 };
 
+/**
+ * Hot public catalogue reads answered from this gateway's cache, saving the hop to products.
+ * The keys live under `products.**`, so every write's invalidation clears them too.
+ */
+const GATEWAY_READS: Record<string, string> = {
+  "api.products": "products.list",
+  "api.product": "products.get",
+};
+
 export function routedServices(aliases: Record<string, string> = API_ALIASES): string[] {
-  return [...new Set(Object.values(aliases).map((a) => a.slice(0, a.lastIndexOf("."))))].sort();
+  const actions = Object.values(aliases).map((a) => GATEWAY_READS[a] ?? a);
+  return [...new Set(actions.map((a) => a.slice(0, a.lastIndexOf("."))))].sort();
+}
+
+/** A cache key for query params whatever their order (invalid ones never reach the cache). */
+function readKey(action: string, params: Record<string, unknown>): string {
+  return `products.gw.${action}:${JSON.stringify(
+    Object.keys(params)
+      .sort()
+      .map((k) => [k, params[k]]),
+  )}`;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 const ApiService: ServiceSchema = {
   name: "api",
-  mixins: [ApiGateway, GatewayAuthMixin],
+  mixins: [
+    ApiGateway,
+    GatewayAuthMixin,
+    CachedReadsMixin({ event: CacheClean.products, pattern: "products.**" }),
+  ],
   settings: <any>{
     port: config().port,
     ip: "0.0.0.0",
@@ -139,6 +163,18 @@ const ApiService: ServiceSchema = {
         return { status: "ok" };
       },
     },
+    products: {
+      visibility: "published",
+      handler(this: any, ctx: Context<Record<string, unknown>>) {
+        return this.cachedJson(ctx, readKey("list", ctx.params), "products.list");
+      },
+    },
+    product: {
+      visibility: "published",
+      handler(this: any, ctx: Context<Record<string, unknown>>) {
+        return this.cachedJson(ctx, readKey("get", ctx.params), "products.get");
+      },
+    },
     ready: {
       visibility: "published",
       async handler(this: any, ctx: Context<unknown, Meta>) {
@@ -149,6 +185,15 @@ const ApiService: ServiceSchema = {
     },
   },
   methods: {
+    /** The action's answer, kept serialized: a hit is sent as it is, with no JSON.stringify. */
+    async cachedJson(this: any, ctx: Context<Record<string, unknown>, Meta>, key: string, action: string) {
+      const json: string = await this.cached(key, async () =>
+        JSON.stringify(await ctx.call(action, ctx.params)),
+      );
+      (ctx.meta as any).$responseType = "application/json; charset=utf-8";
+      return json;
+    },
+
     /** Ready = the transporter is connected, every routed service is discovered and its store answers. */
     async readiness(this: any, ctx: Context) {
       const checks: Record<string, any> = {};

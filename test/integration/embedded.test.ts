@@ -62,6 +62,13 @@ describe("the embedded default: every service in one broker", () => {
     expect(await res.json()).toMatchObject({ name: "PayloadTooLarge", code: 413 });
   });
 
+  it("should answer a cached catalogue read as JSON, the same as the first time", async () => {
+    const first = await fetch(`${base}/api/products?pageSize=5`);
+    const second = await fetch(`${base}/api/products?pageSize=5`);
+    for (const res of [first, second]) expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(await second.json()).toEqual(await first.json());
+  });
+
   it("should echo a given X-Request-Id and make one up otherwise", async () => {
     const given = await fetch(`${base}/health/live`, { headers: { "x-request-id": "abc-123" } });
     expect(given.headers.get("x-request-id")).toBe("abc-123");
