@@ -11,10 +11,14 @@ export const replCommands = [
         .map((s) => s.nodeID as string);
       if (!nodes.length) return console.log("No kafka-bridge node is running.");
       for (const nodeID of nodes) {
-        const s: any = await broker.call("kafka-bridge.status", {}, { nodeID, timeout: 5000 }).catch((e) => ({ error: e.message }));
+        const s: any = await broker
+          .call("kafka-bridge.status", {}, { nodeID, timeout: 5000 })
+          .catch((e) => ({ error: e.message }));
         console.log(
           `${nodeID}: ${s.error ? `unreachable (${s.error})` : !s.enabled ? "idle (KAFKA_BROKERS not set)" : s.connected ? "connected" : "DISCONNECTED"}` +
-            (s.error || !s.enabled ? "" : `, produced ${s.produced}, failed attempts ${s.failed}, backlog ${s.backlog ?? "?"}`) +
+            (s.error || !s.enabled
+              ? ""
+              : `, produced ${s.produced}, failed attempts ${s.failed}, backlog ${s.backlog ?? "?"}`) +
             (s.lastError ? `, last error: ${s.lastError}` : ""),
         );
       }

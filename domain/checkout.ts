@@ -35,7 +35,8 @@ export interface OrderDoc {
   hidden: boolean;
   failure?: { status: 409; type: string; message: string; data: unknown };
   reason?: string;
-  leaseUntil: number;
+  /** Only while the saga runs: a finished order holds no lease. */
+  leaseUntil?: number;
   createdAt: string;
   updatedAt: string;
 }

@@ -23,7 +23,7 @@ export interface KeyRecord {
   orderId: string;
   state: "open" | "done";
   /** Until then the claimant is presumed alive; afterwards another request may take over. */
-  leaseUntil: number;
+  claimUntil: number;
   expiresAtMs: number;
   response?: StoredResponse;
   createdAt: string;
@@ -35,7 +35,12 @@ export function isValidKey(key: unknown): key is string {
 
 export function keyRecordId(userId: string, key: string): string {
   // JSON keeps the pair unambiguous whatever characters either part holds.
-  return "idem:" + createHash("sha256").update(JSON.stringify([userId, key])).digest("base64url");
+  return (
+    "idem:" +
+    createHash("sha256")
+      .update(JSON.stringify([userId, key]))
+      .digest("base64url")
+  );
 }
 
 /** JSON with object keys sorted at every level: equal bodies hash equal however they were written. */
@@ -69,7 +74,7 @@ export function newKeyRecord(
     bodyHash: hash,
     orderId,
     state: "open",
-    leaseUntil: nowMs + leaseMs,
+    claimUntil: nowMs + leaseMs,
     expiresAtMs: nowMs + KEY_TTL_MS,
     createdAt: new Date(nowMs).toISOString(),
   };

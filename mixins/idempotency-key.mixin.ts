@@ -72,12 +72,12 @@ export const IdempotencyKeyMixin: ServiceSchema = {
           return res;
         }
         const now = Date.now();
-        if (order ? order.leaseUntil < now : rec.leaseUntil < now) {
+        if (order ? (order.leaseUntil ?? 0) < now : rec.claimUntil < now) {
           const taken = order
             ? await this.claim(order)
             : await this.updateOneIf(
-                { _id: id, state: "open", leaseUntil: rec.leaseUntil },
-                { $set: { leaseUntil: now + this.leaseMs } },
+                { _id: id, state: "open", claimUntil: rec.claimUntil },
+                { $set: { claimUntil: now + this.leaseMs } },
               );
           [mine, resumed] = [Boolean(taken), true];
           if (mine) continue;

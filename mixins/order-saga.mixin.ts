@@ -188,7 +188,12 @@ export const OrderSagaMixin: ServiceSchema = {
 
     /** Moves the order on from the step and status it was read with, renewing the driver's lease. */
     async advance(this: any, d: OrderDoc, set: Partial<OrderDoc>, events: EventEnvelope[] = []) {
-      const update = { $set: { ...set, leaseUntil: Date.now() + this.leaseMs, updatedAt: now() } };
+      // A finished order holds no lease: only running sagas stay in the (sparse) lease index.
+      const lease =
+        set.step === "done"
+          ? { $unset: { leaseUntil: 1 } }
+          : { $set: { leaseUntil: Date.now() + this.leaseMs } };
+      const update = { ...lease, $set: { ...set, ...lease.$set, updatedAt: now() } };
       return this.updateOneIf(
         { _id: d._id, step: d.step, status: d.status },
         events.length ? this.pushOutbox(update, events) : update,
@@ -227,7 +232,7 @@ export const OrderSagaMixin: ServiceSchema = {
         const needed = ["inventory", "payments", "carts"];
         if (!needed.every((s) => this.broker.registry.actions.isAvailable(`${s}.health`))) return;
         const due: OrderDoc[] = await this.adapter.find({
-          query: { step: { $in: [...ACTIVE_STEPS] }, leaseUntil: { $lt: Date.now() } },
+          query: { leaseUntil: { $lt: Date.now() }, step: { $in: [...ACTIVE_STEPS] } },
           limit: 50,
         });
         for (const d of due) {

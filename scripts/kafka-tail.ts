@@ -27,9 +27,17 @@ async function main() {
   process.on("SIGTERM", stop);
   await consumer.run({
     eachMessage: async ({ partition, message }) => {
-      const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+      const headers = Object.fromEntries(
+        Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
+      );
       console.log(
-        JSON.stringify({ partition, offset: message.offset, key: message.key?.toString() ?? null, headers, value: message.value?.toString() }),
+        JSON.stringify({
+          partition,
+          offset: message.offset,
+          key: message.key?.toString() ?? null,
+          headers,
+          value: message.value?.toString(),
+        }),
       );
     },
   });

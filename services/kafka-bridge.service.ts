@@ -109,7 +109,11 @@ const KafkaBridgeService = {
     async startInbound(this: any) {
       // One consumer group per cluster (namespace); a short session lets a killed node's partitions move on quickly.
       const groupId = [this.broker.namespace, GROUP, "inbound"].filter(Boolean).join("-");
-      const consumer: Consumer = (this.consumer = this.kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 2_000 }));
+      const consumer: Consumer = (this.consumer = this.kafka.consumer({
+        groupId,
+        sessionTimeout: 10_000,
+        heartbeatInterval: 2_000,
+      }));
       await consumer.connect();
       for (const { topic } of cfg.kafka.inbound) await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run({
@@ -126,16 +130,26 @@ const KafkaBridgeService = {
             await this.producer.send({
               topic: `${topic}.dlq`,
               acks: -1,
-              messages: [{ key: message.key, value: message.value, headers: { ...message.headers, error: "not a JSON object" } }],
+              messages: [
+                {
+                  key: message.key,
+                  value: message.value,
+                  headers: { ...message.headers, error: "not a JSON object" },
+                },
+              ],
             });
-            this.logger.warn(`Inbound record on ${topic} at offset ${message.offset} is not a JSON object; sent to ${topic}.dlq`);
+            this.logger.warn(
+              `Inbound record on ${topic} at offset ${message.offset} is not a JSON object; sent to ${topic}.dlq`,
+            );
             return;
           }
           await publish(this.broker, route.channel, payload);
           this.logger.debug(`Inbound record ${topic}@${message.offset} forwarded to ${route.channel}`);
         },
       });
-      this.logger.info(`Kafka bridge consuming ${cfg.kafka.inbound.map((i) => `${i.topic} -> ${i.channel}`).join(", ")}`);
+      this.logger.info(
+        `Kafka bridge consuming ${cfg.kafka.inbound.map((i) => `${i.topic} -> ${i.channel}`).join(", ")}`,
+      );
     },
 
     async backlog(this: any): Promise<number | null> {
@@ -144,7 +158,9 @@ const KafkaBridgeService = {
       if (!enabled || !jsm) return null;
       let total = 0;
       for (const [event] of outbound) {
-        const info = await jsm.consumers.info(streamName(adapter.addPrefixTopic(event)), GROUP).catch(() => null);
+        const info = await jsm.consumers
+          .info(streamName(adapter.addPrefixTopic(event)), GROUP)
+          .catch(() => null);
         if (info) total += info.num_pending + info.num_ack_pending;
       }
       this.broker.metrics.set("bridge.backlog", total);

@@ -66,7 +66,14 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
   mixins: [
     DbMixin({
       collection: "orders",
-      indexes: [{ fields: { kind: 1, userId: 1, createdAt: -1 } }, { fields: { step: 1, leaseUntil: 1 } }],
+      // Only selective fields: NeDB keeps one index per field and rewrites a doc in every index on
+      // each update, so a field with few values (kind, step) would cost O(orders) per write.
+      indexes: [
+        { fields: { userId: 1, createdAt: -1 } },
+        { fields: { createdAt: -1 } },
+        { fields: { leaseUntil: 1 }, sparse: true },
+        { fields: { expiresAtMs: 1 }, sparse: true },
+      ],
     }),
     OutboxMixin,
     RuleErrorsMixin,
@@ -109,7 +116,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
         const page = ctx.params.page ?? 1;
         const pageSize = Math.min(ctx.params.pageSize ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
         const userId = user.role === "admin" ? ctx.params.userId : user.id;
-        const query = { kind: "order", hidden: false, ...(userId ? { userId } : {}) };
+        const query = { ...(userId ? { userId } : {}), kind: "order", hidden: false };
         const [docs, total] = await Promise.all([
           this.adapter.find({ query, sort: ["-createdAt", "_id"], ...pageWindow(page, pageSize) }),
           this.adapter.count({ query }),
@@ -123,23 +130,20 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       params: { $$strict: true, id: ID },
       async handler(ctx: Ctx<{ id: string }>): Promise<Order> {
         const user = ctx.meta.user!;
-        for (let done = null; !done;) {
+        for (;;) {
           const d = await this.own(ctx, ctx.params.id);
-          const now = Date.now();
+          const at = new Date();
           const reason = d.userId === user.id ? "cancelled_by_customer" : "cancelled_by_admin";
           const evt = this.newEvent(Events.orderCancelled, d._id, {
             orderId: d._id,
             userId: d.userId,
             reason,
           });
-          const set = { ...transition(d, "cancelled", new Date(now).toISOString()), step: "cancel", reason };
-          done = await this.updateOneIf(
-            { _id: d._id, status: d.status },
-            this.pushOutbox(
-              { $set: { ...set, leaseUntil: now + this.leaseMs, updatedAt: new Date(now).toISOString() } },
-              [evt],
-            ),
-          );
+          const set = { ...transition(d, "cancelled", at.toISOString()), step: "cancel", reason };
+          const lease = at.getTime() + this.leaseMs;
+          const update = { $set: { ...set, leaseUntil: lease, updatedAt: at.toISOString() } };
+          // Lost only to a concurrent change of the order: look again (it may now be a 409).
+          if (await this.updateOneIf({ _id: d._id, status: d.status }, this.pushOutbox(update, [evt]))) break;
         }
         // Refund and stock return happen here, before the 200; recovery finishes them after a crash.
         return orderView(await this.drive(ctx, ctx.params.id, false));
@@ -225,7 +229,8 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     },
 
     async sweepKeys(): Promise<void> {
-      await this.adapter.removeMany({ kind: "idem", expiresAtMs: { $lt: Date.now() } });
+      // Only key records carry expiresAtMs.
+      await this.adapter.removeMany({ expiresAtMs: { $lt: Date.now() } });
     },
   },
 

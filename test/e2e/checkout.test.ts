@@ -251,6 +251,8 @@ describeE2E(
       await Promise.all(Array.from({ length: 16 }, worker));
       expect(killed).toBe(true);
       expect(victim.running).toBe(false);
+      // Requests in flight on the killed node failed and were sent again with their keys.
+      expect(retried).toBeGreaterThan(0);
 
       const statuses = final.map((r) => r.status);
       expect(statuses.filter((s) => s !== 201)).toEqual([]);
@@ -315,8 +317,16 @@ describeE2E(
       expect(stock.reserved).toBe(0);
       expect(stock.available + (await sold(p.id))).toBe(10);
       expect(await db.collection("payments").countDocuments({ orderId: stalled._id })).toBe(1);
-      const seen = await http("GET", `/api/orders/${stalled._id}`, undefined, users[2].token);
-      expect(seen.body.status).toBe(order.status);
+      // The gateway may still route to the dead node until its heartbeat times out.
+      const seen = await waitFor(
+        "the order to be served by the new node",
+        async () => {
+          const res = await http("GET", `/api/orders/${stalled._id}`, undefined, users[2].token);
+          return res.status === 200 && res;
+        },
+        30_000,
+      );
+      expect(seen.body).toMatchObject({ id: stalled._id, status: order.status });
     }, 180_000);
   },
 );

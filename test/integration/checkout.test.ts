@@ -419,7 +419,7 @@ describe("checkout over HTTP: carts, orders and payments with every service in o
         Date.now(),
         0,
       );
-      await orders().adapter.insert({ ...rec, leaseUntil: 0 });
+      await orders().adapter.insert({ ...rec, claimUntil: 0 });
       const res = await place(ann.token, body, "crashed");
       expect(res.status).toBe(201);
       expect(res.body.id).toBe(orderId);
@@ -553,6 +553,40 @@ describe("checkout over HTTP: carts, orders and payments with every service in o
         userId: ann.id,
         reason: "card_declined",
       });
+      const failedPayment = declined.data.order.payment.id;
+      await waitFor(() => eventsOf(failedPayment).some((e) => e.type === "payment.failed"));
+      expect(eventsOf(failedPayment).find((e) => e.type === "payment.failed")!.data).toEqual({
+        paymentId: failedPayment,
+        orderId: failedId,
+        reason: "card_declined",
+      });
+    });
+  });
+
+  describe("payments", () => {
+    it("should answer every concurrent charge for one order with the same payment, captured once, and refund it once", async () => {
+      const orderId = `direct-${Date.now()}`;
+      const charge = { orderId, userId: "u-direct", amount: 4200, currency: "USD", token: "tok_visa" };
+      const answers: any[] = await Promise.all(
+        Array.from({ length: 10 }, () => broker.call("payments.charge", charge)),
+      );
+      expect(new Set(answers.map((a) => a.id)).size).toBe(1);
+      expect(answers.every((a) => a.status === "succeeded" && a.amount === 4200)).toBe(true);
+      const paymentId = answers[0].id;
+      await waitFor(() => eventsOf(paymentId).some((e) => e.type === "payment.succeeded"));
+      const refunds: any[] = await Promise.all(
+        [1, 2, 3].map(() => broker.call("payments.refund", { orderId })),
+      );
+      expect(refunds.map((r) => r.status)).toEqual(["refunded", "refunded", "refunded"]);
+      expect((await broker.call("payments.charge", charge)) as any).toMatchObject({
+        id: paymentId,
+        status: "refunded",
+      });
+      await waitFor(() => eventsOf(paymentId).some((e) => e.type === "payment.refunded"));
+      await sleep(200);
+      const types = eventsOf(paymentId).map((e) => e.type);
+      expect(types.filter((t) => t === "payment.succeeded")).toHaveLength(1);
+      expect(types.filter((t) => t === "payment.refunded")).toHaveLength(1);
     });
   });
 

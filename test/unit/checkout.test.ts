@@ -29,6 +29,7 @@ import {
 } from "../../domain/payments";
 import { mergeLines, newOrder, outcome, priceLines, shortProducts } from "../../domain/checkout";
 import { RuleError } from "../../domain/rule-error";
+import { ConfigError, DEV_WEBHOOK_SECRET, loadConfig } from "../../lib/config";
 
 const lamp = { name: "Lamp", price: 1999, currency: "USD" };
 const desk = { name: "Desk", price: 25000, currency: "USD" };
@@ -300,5 +301,38 @@ describe("checkout rules", () => {
       error: { message: "m", type: "INSUFFICIENT_STOCK", data: { productIds: ["a"] } },
     });
     expect(JSON.stringify(outcome({ ...d, status: "confirmed" }))).not.toContain("tok_visa");
+  });
+});
+
+describe("checkout settings", () => {
+  const keys = {
+    JWT_PRIVATE_KEY: "-----BEGIN PRIVATE KEY-----x",
+    JWT_PUBLIC_KEY: "-----BEGIN PUBLIC KEY-----x",
+  };
+
+  it("should default the lease to 30 s and the webhook secret to the development one outside production", () => {
+    const c = loadConfig({});
+    expect(c.checkout).toEqual({
+      leaseSeconds: 30,
+      paymentWebhookSecret: DEV_WEBHOOK_SECRET,
+      faultCrashAfterReserve: false,
+    });
+    expect(loadConfig({ CHECKOUT_LEASE_SECONDS: "5" }).checkout.leaseSeconds).toBe(5);
+  });
+
+  it("should refuse a short webhook secret, and require one in production", () => {
+    expect(() => loadConfig({ PAYMENT_WEBHOOK_SECRET: "short" })).toThrow(/PAYMENT_WEBHOOK_SECRET/);
+    expect(() => loadConfig({ NODE_ENV: "production", ...keys })).toThrow(/PAYMENT_WEBHOOK_SECRET/);
+    const secret = "a-production-webhook-secret";
+    const prod = loadConfig({ NODE_ENV: "production", ...keys, PAYMENT_WEBHOOK_SECRET: secret });
+    expect(prod.checkout.paymentWebhookSecret).toBe(secret);
+    expect(() => loadConfig({ CHECKOUT_LEASE_SECONDS: "0" })).toThrow(ConfigError);
+  });
+
+  it("should accept the crash fault hook only with NODE_ENV=test", () => {
+    expect(
+      loadConfig({ NODE_ENV: "test", FAULT_CRASH_AFTER_RESERVE: "1" }).checkout.faultCrashAfterReserve,
+    ).toBe(true);
+    expect(() => loadConfig({ FAULT_CRASH_AFTER_RESERVE: "1" })).toThrow(/FAULT_CRASH_AFTER_RESERVE/);
   });
 });

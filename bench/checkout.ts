@@ -1,0 +1,533 @@
+/**
+ * Checkout benchmark, on 127.0.0.1 only, bounded (about 3 minutes; gives up after 6):
+ *
+ *   npm run bench:checkout        (builds, then node dist/bench/checkout.js)
+ *
+ * Closed-loop POST /api/orders (1 unit, tok_visa, no Idempotency-Key) from BENCH_CONCURRENCY
+ * clients in this process, each signed in as its own user; orders/s, p50, p99 and the CPU of
+ * the node processes per order:
+ *   E  embedded: one process runs api, users, tokens, products, carts, inventory, orders, payments;
+ *   C  clustered: the same services on six processes (gateway | users+tokens | products+carts |
+ *      inventory | payments | orders) over a nats-server of its own (JetStream on);
+ *   each with every order on one hot product vs spread over 1,000 products (target: hot / spread
+ *      >= 0.5), interleaved rounds, ratios from the medians;
+ *   K  clustered, spread, with vs without a kafka-bridge node publishing every order event to the
+ *      Kafka broker on 127.0.0.1:9092 (BENCH_KAFKA_BROKERS; skipped when unreachable); the bridge
+ *      is stopped between rounds and, when started again, drains its backlog before the round
+ *      (target: with / without >= 0.9).
+ * After each phase: orders counted by the API (admin) against units sold in the catalogue.
+ *
+ * Every node is a real `dist/bin/node.js` process on the embedded default store (NeDB files):
+ * catalogue and stock are seeded once by a child of this file and copied into each node's
+ * DATA_DIR. Everything started is killed by pid at the end, also on error or SIGINT/SIGTERM.
+ *
+ * Environment: BENCH_SECONDS (5), BENCH_ROUNDS (3), BENCH_CONCURRENCY (16), BENCH_ONLY (e,c,k),
+ * BENCH_NODE_OPTIONS (added to every node's NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
+ * BENCH_KAFKA_LINGER_MS (the bridge's KAFKA_LINGER_MS; default: the project's), BENCH_BRIDGE_NICE
+ * (niceness of the bridge process, default 0), BENCH_VERBOSE=1 (CPU per order of each process).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { ServiceBroker } from "moleculer";
+import { loadService } from "../bin/node";
+import { loadConfig, reloadConfig } from "../lib/config";
+import { brokerOptions } from "../moleculer.config";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const ONLY = new Set((process.env.BENCH_ONLY ?? "e,c,k").split(",").map((s) => s.trim()));
+const KAFKA = process.env.BENCH_KAFKA_BROKERS ?? "127.0.0.1:9092";
+/** BENCH_BRIDGE_NICE=19 runs the bridge at low CPU priority: it catches up when checkout idles. */
+const BRIDGE_NICE = Number(process.env.BENCH_BRIDGE_NICE ?? 0);
+const SPREAD = 1000;
+const STOCK = 10_000_000;
+const DEADLINE_MS = 360_000;
+const ADMIN = { email: "bench-admin@shop.test", password: "bench-admin-password" };
+const ADDRESS = { name: "Bench", line1: "1 Loop St", city: "Localhost", postalCode: "127", country: "US" };
+const NODE_JS = path.join(__dirname, "..", "bin", "node.js");
+const CHECKOUT = ["api", "users", "tokens", "products", "carts", "inventory", "orders", "payments"];
+const CLUSTER: Record<string, string[]> = {
+  gateway: ["api"],
+  identity: ["users", "tokens"],
+  catalog: ["products", "carts"],
+  inventory: ["inventory"],
+  payments: ["payments"],
+  orders: ["orders"],
+};
+const productId = (i: number) => `bench-${String(i).padStart(4, "0")}`;
+const HOT = "bench-hot";
+
+// ---------------------------------------------------------------- seeding (child process)
+
+async function seed() {
+  reloadConfig(process.env);
+  const broker = new ServiceBroker({ ...brokerOptions(loadConfig(process.env)), logger: false });
+  for (const name of ["products", "inventory"]) broker.createService(loadService(name));
+  await broker.start();
+  const products: any = broker.getLocalService("products");
+  const inventory: any = broker.getLocalService("inventory");
+  const at = new Date().toISOString();
+  const ids = [HOT, ...Array.from({ length: SPREAD }, (_, i) => productId(i))];
+  await products.adapter.insertMany(
+    ids.map((id, i) => ({
+      _id: id,
+      sku: `BENCH-${i}`,
+      name: `Bench product ${i}`,
+      description: "",
+      price: 100 + ((i * 7919) % 50_000),
+      currency: "USD",
+      category: "bench",
+      images: [],
+      active: true,
+      deleted: false,
+      version: 1,
+      createdAt: at,
+      updatedAt: at,
+    })),
+  );
+  await inventory.adapter.insertMany(
+    ids.map((id) => ({
+      _id: id,
+      kind: "stock",
+      productId: id,
+      available: STOCK,
+      reserved: 0,
+      deleted: false,
+    })),
+  );
+  await broker.stop();
+  process.send?.({ seeded: ids.length });
+  process.exit(0);
+}
+
+// ---------------------------------------------------------------- processes
+
+const children: ChildProcess[] = [];
+const tmpDirs: string[] = [];
+const alive = (c: ChildProcess) => c.pid !== undefined && c.exitCode === null && c.signalCode === null;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function kill(list: ChildProcess[]) {
+  await Promise.all(
+    list.filter(alive).map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            if (alive(child)) process.kill(child.pid!, "SIGKILL");
+            resolve();
+          }, 5000);
+          child.once("exit", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          process.kill(child.pid!, "SIGTERM");
+        }),
+    ),
+  );
+}
+
+process.on("exit", () => {
+  for (const c of children.filter(alive)) process.kill(c.pid!, "SIGKILL");
+  for (const dir of tmpDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function reachable(hostPort: string): Promise<boolean> {
+  const [host, port] = hostPort.split(",")[0].split(":");
+  return new Promise((resolve) => {
+    const sock = net.connect(Number(port), host);
+    sock.setTimeout(1000);
+    sock.once("connect", () => (sock.destroy(), resolve(true)));
+    sock.once("error", () => resolve(false));
+    sock.once("timeout", () => (sock.destroy(), resolve(false)));
+  });
+}
+
+function tmpDir(prefix: string, copyOf?: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tmpDirs.push(dir);
+  if (copyOf) fs.cpSync(copyOf, dir, { recursive: true });
+  return dir;
+}
+
+async function startNats(): Promise<string> {
+  const bin = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"].find((p) =>
+    fs.existsSync(p),
+  );
+  if (!bin) throw new Error("nats-server not found: apt-get install -y nats-server");
+  const port = await freePort();
+  children.push(
+    spawn(bin, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", tmpDir("bench-co-nats-")], {
+      stdio: "ignore",
+    }),
+  );
+  for (let i = 0; i < 100 && !(await reachable(`127.0.0.1:${port}`)); i++) await sleep(100);
+  return `nats://127.0.0.1:${port}`;
+}
+
+/** A real node (dist/bin/node.js) running `services`. */
+function startNode(name: string, services: string[], env: Record<string, string>, nice = 0): ChildProcess {
+  const [cmd, args] = nice
+    ? ["nice", ["-n", String(nice), process.execPath, NODE_JS]]
+    : [process.execPath, [NODE_JS]];
+  const child = spawn(cmd, args, {
+    env: {
+      PATH: process.env.PATH ?? "",
+      NODE_ENV: "development",
+      LOG_LEVEL: "warn",
+      // NeDB's adapter trips a deprecation warning per query: noise, not signal.
+      NODE_OPTIONS: `--no-deprecation ${process.env.BENCH_NODE_OPTIONS ?? ""}`.trim(),
+      RATE_LIMIT_PER_MINUTE: "10000000",
+      AUTH_RATE_LIMIT_PER_MINUTE: "10000000",
+      ACCESS_TOKEN_TTL: "3600",
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+      NODE_ID: `bench-${name}-${process.pid}`,
+      SERVICES: services.join(","),
+      ...env,
+    },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  children.push(child);
+  names.set(child.pid!, name);
+  return child;
+}
+
+/** Ready but for routed services the bench leaves out on purpose (notifications: not checkout). */
+async function waitReady(base: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${base}/health/ready`).catch(() => null);
+    const body: any = await res?.json().catch(() => null);
+    const missing: string[] = body?.checks?.services?.missing ?? [];
+    const onlyLeftOut = body?.failing?.join() === "services" && missing.every((s) => !CHECKOUT.includes(s));
+    if (res?.status === 200 || onlyLeftOut) return;
+    await sleep(250);
+  }
+  throw new Error(`${base} was not ready after ${timeoutMs} ms`);
+}
+
+/** utime + stime of a process in µs, from /proc (Linux clock ticks of 10 ms). */
+function cpuOf(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10_000;
+  } catch {
+    return 0;
+  }
+}
+const nodesCpu = () => children.filter(alive).reduce((sum, c) => sum + cpuOf(c.pid!), 0);
+const names = new Map<number, string>();
+const perNode = () => new Map(children.filter(alive).map((c) => [c.pid!, cpuOf(c.pid!)]));
+
+// ---------------------------------------------------------------- load
+
+async function api(base: string, method: string, url: string, body?: unknown, token?: string) {
+  const res = await fetch(base + url, {
+    method,
+    headers: {
+      "content-type": "application/json",
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json().catch(() => null)) as any };
+}
+
+async function signUsers(base: string, n: number): Promise<string[]> {
+  const tokens: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const res = await api(base, "POST", "/api/user/signup", {
+      email: `bench-${process.pid}-${Date.now()}-${i}@shop.test`,
+      password: "bench-password",
+      name: `Bench ${i}`,
+    });
+    if (res.status !== 201) throw new Error(`signup answered ${res.status} ${JSON.stringify(res.body)}`);
+    tokens.push(res.body.accessToken);
+  }
+  return tokens;
+}
+
+interface Row {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  orders: number;
+  errors: number;
+  cpuUs: number;
+}
+
+function print(row: Row) {
+  const n = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : "-");
+  console.log(
+    `| ${row.name.padEnd(44)} | ${n(row.rps, 0).padStart(8)} | ${n(row.p50).padStart(7)} | ${n(row.p99).padStart(7)} | ` +
+      `${String(row.orders).padStart(6)} | ${String(row.errors).padStart(6)} | ${n(row.cpuUs, 0).padStart(10)} |`,
+  );
+}
+
+/** Closed loop: each client places its next order as soon as the previous one answered. */
+async function load(name: string, base: string, tokens: string[], pick: () => string, seconds: number) {
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError = "";
+  const cpu0 = nodesCpu();
+  const each0 = perNode();
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  const client = async (c: number) => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      const body = {
+        items: [{ productId: pick(), quantity: 1 }],
+        payment: { method: "card", token: "tok_visa" },
+        shippingAddress: ADDRESS,
+      };
+      const res = await api(base, "POST", "/api/orders", body, tokens[c % tokens.length]).catch((err) => ({
+        status: 0,
+        body: String(err),
+      }));
+      if (res.status === 201) latencies.push(performance.now() - t0);
+      else if (!errors++) firstError = `${res.status} ${JSON.stringify(res.body).slice(0, 200)}`;
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, (_, c) => client(c)));
+  const elapsed = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  const row = {
+    name,
+    rps: latencies.length / elapsed,
+    p50: q(0.5),
+    p99: q(0.99),
+    orders: latencies.length,
+    errors,
+    cpuUs: (nodesCpu() - cpu0) / Math.max(1, latencies.length),
+  };
+  print(row);
+  if (process.env.BENCH_VERBOSE) {
+    const parts = [...perNode()].map(
+      ([pid, us]) =>
+        `${names.get(pid) ?? "nats"} ${((us - (each0.get(pid) ?? 0)) / Math.max(1, row.orders)).toFixed(0)}`,
+    );
+    console.log(`    CPU µs/order by process: ${parts.join(", ")}`);
+  }
+  if (firstError) console.log(`    first error: ${firstError}`);
+  return row;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+const hot = () => HOT;
+const spread = () => productId(Math.floor(Math.random() * SPREAD));
+
+/** Orders counted by the API against units gone from the catalogue: nothing lost or doubled. */
+async function consistency(label: string, base: string) {
+  const admin = (await api(base, "POST", "/api/user/login", ADMIN)).body.accessToken;
+  const orders = (await api(base, "GET", "/api/orders?pageSize=1", undefined, admin)).body.total;
+  let sold = 0;
+  for (let page = 1; ; page++) {
+    const res = await api(base, "GET", `/api/products?category=bench&pageSize=100&page=${page}`);
+    for (const p of res.body.rows) sold += STOCK - p.available;
+    if (page >= res.body.totalPages) break;
+  }
+  console.log(
+    `  ${label}: ${orders} orders placed, ${sold} units sold: ${orders === sold ? "consistent" : "MISMATCH"}`,
+  );
+}
+
+async function hotVsSpread(label: string, base: string, tokens: string[]) {
+  await load(`${label} warm-up`, base, tokens, spread, 1);
+  const h: Row[] = [];
+  const s: Row[] = [];
+  for (let r = 1; r <= ROUNDS; r++) {
+    h.push(await load(`${label} one hot product #${r}`, base, tokens, hot, SECONDS));
+    s.push(await load(`${label} spread over ${SPREAD} #${r}`, base, tokens, spread, SECONDS));
+  }
+  return {
+    rps: median(h.map((x) => x.rps)) / median(s.map((x) => x.rps)),
+    cpu: median(s.map((x) => x.cpuUs)) / median(h.map((x) => x.cpuUs)),
+  };
+}
+
+// ---------------------------------------------------------------- phases
+
+async function embedded(seeded: string) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const node = startNode("embedded", CHECKOUT, {
+    DATA_DIR: tmpDir("bench-co-e-", seeded),
+    PORT: String(port),
+  });
+  await waitReady(base);
+  const tokens = await signUsers(base, CONCURRENCY);
+  const ratio = await hotVsSpread("E embedded", base, tokens);
+  await consistency("E", base);
+  await kill([node]);
+  return ratio;
+}
+
+async function clustered(seeded: string, withKafka: boolean) {
+  const transporter = await startNats();
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const common = { TRANSPORTER: transporter, NAMESPACE: `benchco${process.pid}` };
+  const nodes = Object.entries(CLUSTER).map(([name, services]) =>
+    startNode(name, services, {
+      ...common,
+      DATA_DIR: tmpDir(`bench-co-${name}-`, seeded),
+      ...(name === "gateway" ? { PORT: String(port) } : {}),
+    }),
+  );
+  await waitReady(base);
+  const tokens = await signUsers(base, CONCURRENCY);
+  const result: { hotSpread?: { rps: number; cpu: number }; kafka?: { rps: number; cpu: number } } = {};
+  if (ONLY.has("c")) {
+    result.hotSpread = await hotVsSpread("C clustered", base, tokens);
+    await consistency("C", base);
+  }
+  if (withKafka) result.kafka = await kafkaRounds(base, tokens, common);
+  await kill(nodes);
+  return result;
+}
+
+/** The bridge's count of records produced, read through a broker that joins the cluster. */
+async function bridgeDrained(obs: ServiceBroker) {
+  let last = -1;
+  for (let stable = 0; stable < 4;) {
+    const s: any = await obs.call("kafka-bridge.status", {}, { timeout: 3000 }).catch(() => null);
+    if (s?.connected && s.produced === last) stable++;
+    else stable = 0;
+    last = s?.produced ?? -1;
+    await sleep(250);
+  }
+}
+
+async function kafkaRounds(base: string, tokens: string[], common: Record<string, string>) {
+  const obs = new ServiceBroker({
+    namespace: common.NAMESPACE,
+    nodeID: `bench-obs-${process.pid}`,
+    transporter: common.TRANSPORTER as any,
+    logger: false,
+    heartbeatInterval: 2,
+    heartbeatTimeout: 6,
+  });
+  await obs.start();
+  const linger = process.env.BENCH_KAFKA_LINGER_MS;
+  const bridgeEnv = {
+    ...common,
+    DATA_DIR: tmpDir("bench-co-bridge-"),
+    KAFKA_BROKERS: KAFKA,
+    ...(linger ? { KAFKA_LINGER_MS: linger } : {}),
+  };
+  const without: Row[] = [];
+  const withBridge: Row[] = [];
+  try {
+    for (let r = 1; r <= ROUNDS; r++) {
+      without.push(await load(`K without the Kafka bridge #${r}`, base, tokens, spread, SECONDS));
+      const bridge = startNode(`bridge${r}`, ["kafka-bridge"], bridgeEnv, BRIDGE_NICE);
+      await obs.waitForServices(["kafka-bridge"], 30_000);
+      await bridgeDrained(obs);
+      withBridge.push(await load(`K with the Kafka bridge #${r}`, base, tokens, spread, SECONDS));
+      await bridgeDrained(obs);
+      await kill([bridge]);
+      await sleep(500);
+    }
+  } finally {
+    await obs.stop();
+  }
+  return {
+    rps: median(withBridge.map((x) => x.rps)) / median(without.map((x) => x.rps)),
+    cpu: median(without.map((x) => x.cpuUs)) / median(withBridge.map((x) => x.cpuUs)),
+  };
+}
+
+async function run() {
+  console.log(
+    `checkout bench: node ${process.version}, ${os.cpus().length} cpu(s), NeDB, ${CONCURRENCY} clients, ` +
+      `${SECONDS} s rounds x ${ROUNDS}, 1 hot + ${SPREAD} products\n`,
+  );
+  const seeded = tmpDir("bench-co-seed-");
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, [__filename, "seed"], {
+      env: { PATH: process.env.PATH ?? "", NODE_ENV: "development", LOG_LEVEL: "warn", DATA_DIR: seeded },
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    children.push(child);
+    child.once("message", () => resolve());
+    child.once("exit", (code) => (code ? reject(new Error(`seed exited with ${code}`)) : resolve()));
+  });
+  console.log(`| ${"scenario".padEnd(44)} | orders/s |  p50 ms |  p99 ms | orders | errors | CPU µs/ord |`);
+  console.log(`|${"-".repeat(46)}|---------:|--------:|--------:|-------:|-------:|-----------:|`);
+
+  const e = ONLY.has("e") ? await embedded(seeded) : undefined;
+  let withKafka = ONLY.has("k");
+  if (withKafka && !(await reachable(KAFKA))) {
+    console.log(`  (K skipped: Kafka is not reachable on ${KAFKA})`);
+    withKafka = false;
+  }
+  const c = ONLY.has("c") || withKafka ? await clustered(seeded, withKafka) : {};
+
+  const verdict = (r: number | undefined, target: number) =>
+    r === undefined ? "-" : `${r.toFixed(2)}  (target >= ${target}: ${r >= target ? "met" : "MISSED"})`;
+  console.log("\nratios of orders/s (medians of the rounds), and the same from CPU per order:");
+  console.log(
+    `  E embedded, hot / spread            ${verdict(e?.rps, 0.5)}   CPU ${e?.cpu.toFixed(2) ?? "-"}`,
+  );
+  console.log(
+    `  C clustered, hot / spread           ${verdict(c.hotSpread?.rps, 0.5)}   CPU ${c.hotSpread?.cpu.toFixed(2) ?? "-"}`,
+  );
+  console.log(
+    `  K clustered, with / without bridge  ${verdict(c.kafka?.rps, 0.9)}   CPU ${c.kafka?.cpu.toFixed(2) ?? "-"}`,
+  );
+}
+
+async function main() {
+  const started = Date.now();
+  const deadline = setTimeout(() => {
+    console.error(`checkout bench: still running after ${DEADLINE_MS / 1000} s, giving up`);
+    void kill(children).finally(() => process.exit(2));
+  }, DEADLINE_MS);
+  deadline.unref();
+  for (const sig of ["SIGINT", "SIGTERM"] as const)
+    process.once(sig, () => void kill(children).finally(() => process.exit(130)));
+  let code = 0;
+  try {
+    await run();
+  } catch (err) {
+    console.error("checkout bench failed:", err);
+    code = 1;
+  } finally {
+    await kill(children);
+  }
+  console.log(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  process.exit(code);
+}
+
+if (require.main === module) {
+  if (process.argv[2] === "seed")
+    seed().catch((err) => {
+      console.error("checkout bench seed failed:", err);
+      process.exit(1);
+    });
+  else void main();
+}
