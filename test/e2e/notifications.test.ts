@@ -6,6 +6,8 @@ import { ALL_SERVICES } from "../../lib/config";
 import { member } from "../support/broker";
 import { Cluster, describeE2E, infraCtl, sleep, waitFor, type NodeProcess } from "../support/cluster";
 import { Mailpit } from "../support/mailpit";
+
+const ADMIN = { email: "notify-e2e@shop.test", password: "notify-e2e-password" };
 import { TwilioStub } from "../support/twilio-stub";
 
 describeE2E("notifications on their own node, with Mailpit and the Twilio stub", () => {
@@ -14,6 +16,9 @@ describeE2E("notifications on their own node, with Mailpit and the Twilio stub",
   let pub: ServiceBroker;
   let mail: Mailpit;
   const stub = new TwilioStub();
+  const placed: EventEnvelope<"order.placed">[] = [];
+  let adminToken: string;
+  let productId: string;
 
   const api = async (method: string, path: string, body?: unknown, token?: string) => {
     const res = await fetch(`${cluster.baseUrl}/api${path}`, {
@@ -37,23 +42,26 @@ describeE2E("notifications on their own node, with Mailpit and the Twilio stub",
     return { email, id: res.body.user.id as string, token: res.body.accessToken as string };
   }
 
-  /** An order.placed event as the checkout emits it (published straight to its durable channel). */
-  function orderPlaced(userId: string, total = 2598): EventEnvelope<"order.placed"> {
-    const orderId = randomUUID();
-    return {
-      eventId: randomUUID(),
-      type: "order.placed",
-      version: 1,
-      occurredAt: new Date().toISOString(),
-      key: orderId,
-      data: {
-        orderId,
-        userId,
-        currency: "USD",
-        total,
-        items: [{ productId: "p1", name: "Mug", unitPrice: 1299, quantity: 2, lineTotal: 2598 }],
+  /** A real order of two mugs ($25.98) through the API; its order.placed drives the notifications. */
+  async function order(token: string): Promise<{ orderId: string; total: number }> {
+    const res = await api(
+      "POST",
+      "/orders",
+      {
+        items: [{ productId, quantity: 2 }],
+        payment: { method: "card", token: "tok_visa" },
+        shippingAddress: {
+          name: "Nora",
+          line1: "1 Main St",
+          city: "Springfield",
+          postalCode: "12345",
+          country: "US",
+        },
       },
-    };
+      token,
+    );
+    expect(res.status).toBe(201);
+    return { orderId: res.body.id, total: res.body.total };
   }
   const send = (evt: EventEnvelope) => publish(pub, evt.type, evt, { "event-id": evt.eventId });
   const deliveries = async (token: string) =>
@@ -68,6 +76,9 @@ describeE2E("notifications on their own node, with Mailpit and the Twilio stub",
       TWILIO_AUTH_TOKEN: "test-token",
       TWILIO_FROM: "+15550000000",
       TWILIO_API_BASE: stubUrl,
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+      ACCESS_TOKEN_TTL: "3600",
     });
     mail = new Mailpit(cluster.infra.MAILPIT_URL);
     await cluster.add("gateway", ["api"]);
@@ -77,7 +88,24 @@ describeE2E("notifications on their own node, with Mailpit and the Twilio stub",
       ALL_SERVICES.filter((s) => s !== "api" && s !== "notifications"),
     );
     await cluster.waitReady(60_000);
-    pub = await member(cluster);
+    pub = await member(cluster, [
+      // Sees each order.placed as the checkout emitted it, so a test can deliver it again.
+      {
+        name: "spy",
+        channels: { "order.placed": { group: "spy", handler: (ctx: any) => void placed.push(ctx.params) } },
+      },
+    ]);
+    const login = await api("POST", "/user/login", ADMIN);
+    expect(login.status).toBe(200);
+    adminToken = login.body.accessToken;
+    const created = await api(
+      "POST",
+      "/products",
+      { name: "Mug", price: 1299, currency: "USD", stock: 100_000 },
+      adminToken,
+    );
+    expect(created.status).toBe(201);
+    productId = created.body.id;
   }, 120_000);
 
   afterAll(async () => {
@@ -99,33 +127,44 @@ describeE2E("notifications on their own node, with Mailpit and the Twilio stub",
     ]);
   });
 
+  /** The order.placed envelope the checkout emitted for an order (seen by the spy group). */
+  const eventOf = (orderId: string) =>
+    waitFor(
+      `order.placed of ${orderId}`,
+      async () => placed.find((e) => e.data.orderId === orderId),
+      30_000,
+      100,
+    );
+
   it("should send one confirmation email with the order id and total, and one SMS, even when the event comes three times", async () => {
     const u = await signup("+15551230001");
-    const evt = orderPlaced(u.id);
-    for (let i = 0; i < 3; i++) await send(evt);
+    const { orderId, total } = await order(u.token);
+    expect(total).toBe(2598);
+    const evt = await eventOf(orderId);
+    await send(evt);
+    await send(evt);
     await waitFor(
       "the confirmation email",
-      async () => (await mail.to(u.email)).some((m) => m.Subject.includes(evt.data.orderId)),
+      async () => (await mail.to(u.email)).some((m) => m.Subject.includes(orderId)),
       30_000,
     );
     await waitFor("the SMS", async () => stub.messages.some((m) => m.to === "+15551230001"), 30_000);
     await sleep(2000);
-    const confirmations = (await mail.to(u.email)).filter((m) => m.Subject.includes(evt.data.orderId));
+    const confirmations = (await mail.to(u.email)).filter((m) => m.Subject.includes(orderId));
     expect(confirmations).toHaveLength(1);
     const text = await mail.text(confirmations[0].ID);
-    expect(text).toContain(evt.data.orderId);
+    expect(text).toContain(orderId);
     expect(text).toContain("$25.98");
     expect(text).toContain("Nora &lt;Tester&gt;");
     expect(stub.messages.filter((m) => m.to === "+15551230001")).toHaveLength(1);
-    expect(stub.messages.find((m) => m.to === "+15551230001")!.body).toContain(evt.data.orderId);
+    expect(stub.messages.find((m) => m.to === "+15551230001")!.body).toContain(orderId);
   });
 
   it("should retry the SMS after two 500s and mark it sent; an invalid number fails at once", async () => {
     const u = await signup("+15551230002");
     stub.failNext([500, 500]);
     const before = stub.attempts;
-    const evt = orderPlaced(u.id);
-    await send(evt);
+    const evt = await eventOf((await order(u.token)).orderId);
     await waitFor(
       "the SMS delivery to be sent",
       async () =>
@@ -140,8 +179,7 @@ describeE2E("notifications on their own node, with Mailpit and the Twilio stub",
     const bad = await signup("+15551230003");
     stub.failNext([400]);
     const before2 = stub.attempts;
-    const evt2 = orderPlaced(bad.id);
-    await send(evt2);
+    const evt2 = await eventOf((await order(bad.token)).orderId);
     await waitFor(
       "the SMS delivery to fail",
       async () =>
@@ -159,8 +197,8 @@ describeE2E("notifications on their own node, with Mailpit and the Twilio stub",
     await waitFor("the welcome email", async () => (await mail.to(u.email)).length === 1, 30_000);
     const patch = await api("PATCH", "/user/me", { notifications: { email: false, sms: false } }, u.token);
     expect(patch.status).toBe(200);
-    const evt = orderPlaced(u.id);
-    await send(evt);
+    const { orderId } = await order(u.token);
+    const evt = await eventOf(orderId);
     await waitFor(
       "both deliveries skipped",
       async () =>
@@ -168,18 +206,19 @@ describeE2E("notifications on their own node, with Mailpit and the Twilio stub",
           .length === 2,
       30_000,
     );
-    expect((await mail.to(u.email)).filter((m) => m.Subject.includes(evt.data.orderId))).toHaveLength(0);
+    expect((await mail.to(u.email)).filter((m) => m.Subject.includes(orderId))).toHaveLength(0);
     expect(stub.messages.filter((m) => m.to === "+15551230004")).toHaveLength(0);
   });
 
   it("should deliver all 20 confirmations, none twice, when Mailpit was down for 10 s while they were placed", async () => {
     const u = await signup();
     await waitFor("the welcome email", async () => (await mail.to(u.email)).length === 1, 30_000);
-    const events = Array.from({ length: 20 }, () => orderPlaced(u.id));
+    const orders: string[] = [];
     await infraCtl("down", "mailpit");
     try {
-      for (const evt of events) await send(evt);
-      await sleep(10_000);
+      const started = Date.now();
+      for (let i = 0; i < 20; i++) orders.push((await order(u.token)).orderId);
+      await sleep(Math.max(0, 10_000 - (Date.now() - started)));
     } finally {
       await infraCtl("up", "mailpit");
     }
@@ -188,19 +227,24 @@ describeE2E("notifications on their own node, with Mailpit and the Twilio stub",
     const subjects = (await mail.to(u.email)).map((m) => m.Subject).filter((s) => s.includes("confirmed"));
     expect(subjects).toHaveLength(20);
     expect(new Set(subjects).size).toBe(20);
+    for (const id of orders) expect(subjects.some((s) => s.includes(id))).toBe(true);
   }, 150_000);
 
   it("should send all 100 confirmations, none twice, after the notifications node was down while they were placed", async () => {
     const u = await signup();
     await waitFor("the welcome email", async () => (await mail.to(u.email)).length === 1, 30_000);
     await notifier.stop("SIGKILL");
-    const events = Array.from({ length: 100 }, () => orderPlaced(u.id));
-    for (const evt of events) await send(evt);
+    const orders: string[] = [];
+    for (let i = 0; i < 100; i += 10)
+      orders.push(
+        ...(await Promise.all(Array.from({ length: 10 }, async () => (await order(u.token)).orderId))),
+      );
     notifier.start();
     await waitFor("100 confirmations", async () => (await mail.to(u.email)).length === 101, 120_000, 1000);
     await sleep(2000);
     const subjects = (await mail.to(u.email)).map((m) => m.Subject).filter((s) => s.includes("confirmed"));
     expect(subjects).toHaveLength(100);
     expect(new Set(subjects).size).toBe(100);
+    for (const id of orders) expect(subjects.some((s) => s.includes(id))).toBe(true);
   }, 180_000);
 });
