@@ -4,9 +4,8 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Product, ProductEventData, ProductSort } from "../contracts";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./paging";
 
-export const MAX_PAGE_SIZE = 100;
-export const DEFAULT_PAGE_SIZE = 20;
 export const DEFAULT_SORT: ProductSort = "-createdAt";
 export const PRODUCT_SORTS: readonly ProductSort[] = [
   "price",
@@ -99,14 +98,6 @@ export function listCacheKey(q: ListQuery): string {
 
 export function getCacheKey(id: string): string {
   return `products.get:${id}`;
-}
-
-export function pageWindow(page: number, pageSize: number): { offset: number; limit: number } {
-  return { offset: (page - 1) * pageSize, limit: pageSize };
-}
-
-export function totalPages(total: number, pageSize: number): number {
-  return Math.ceil(total / pageSize);
 }
 
 /** A readable, unique-enough SKU for products created without one (the unique index decides). */

@@ -1,13 +1,10 @@
-/** User rules that need no broker: normalisation, the public shape, paging. */
-import type { NotificationPrefs, Page, PublicUser, Role } from "../contracts";
+/** User rules that need no broker: normalisation and the public shape. */
+import type { NotificationPrefs, PublicUser, Role } from "../contracts";
 
 /** E.164: a plus, a non-zero country digit, at most 15 digits in all. */
 export const E164 = /^\+[1-9]\d{1,14}$/;
 
 export const DEFAULT_NOTIFICATIONS: NotificationPrefs = { email: true, sms: true };
-
-export const MAX_PAGE_SIZE = 100;
-export const DEFAULT_PAGE_SIZE = 20;
 
 export interface UserDoc {
   _id: string;
@@ -69,15 +66,4 @@ export function profileUpdate(
   for (const [k, v] of Object.entries(patch.notifications ?? {}))
     if (typeof v === "boolean") $set[`notifications.${k}`] = v;
   return patch.phone === null ? { $set, $unset: { phone: true } } : { $set };
-}
-
-/** 1-based paging; pageSize above the maximum is capped, not refused (API.md "Lists"). */
-export function paging(page = 1, pageSize = DEFAULT_PAGE_SIZE) {
-  const size = Math.min(Math.max(1, pageSize), MAX_PAGE_SIZE);
-  const p = Math.max(1, page);
-  return { page: p, pageSize: size, offset: (p - 1) * size, limit: size };
-}
-
-export function pageOf<T>(rows: T[], total: number, page: number, pageSize: number): Page<T> {
-  return { rows, total, page, pageSize, totalPages: Math.ceil(total / pageSize) };
 }

@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
 import { Events, type EventEnvelope, type Meta, type UserContact } from "../contracts";
 import { backoffMs, formatMoney, isTransient, render, type Vars } from "../domain/notifications";
-import { paging, pageOf } from "../domain/users";
+import { paging, pageOf } from "../domain/paging";
 import { config } from "../lib/config";
 import { publish } from "../lib/channels";
 import { call } from "../lib/typed";

@@ -26,7 +26,8 @@ import { OutboxMixin } from "../mixins/outbox.mixin";
 import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
 import { IdempotencyKeyMixin, type IdempotencyMethods } from "../mixins/idempotency-key.mixin";
 import { OrderSagaMixin, type SagaMethods, type SagaVars } from "../mixins/order-saga.mixin";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, isDuplicateKey, pageWindow, totalPages } from "../domain/catalog";
+import { isDuplicateKey } from "../domain/catalog";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, pageWindow, totalPages } from "../domain/paging";
 import { transition } from "../domain/order-state";
 import type { StoredResponse } from "../domain/idempotency";
 import {

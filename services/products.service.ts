@@ -18,6 +18,7 @@ import {
 import { call } from "../lib/typed";
 import { CachedReadsMixin, type CachedReadsMethods } from "../mixins/cached-reads.mixin";
 import { DbMixin } from "../mixins/db.mixin";
+import { pageWindow, totalPages } from "../domain/paging";
 import { OutboxMixin } from "../mixins/outbox.mixin";
 import {
   DEFAULT_CATEGORY,
@@ -29,12 +30,10 @@ import {
   isDuplicateKey,
   listCacheKey,
   normalizeList,
-  pageWindow,
   productEventData,
   productQuery,
   sortSpec,
   toEntry,
-  totalPages,
   withAvailable,
   type CatalogEntry,
   type ProductDoc,

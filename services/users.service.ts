@@ -17,16 +17,8 @@ import { call } from "../lib/typed";
 import { DbMixin } from "../mixins/db.mixin";
 import { OutboxMixin } from "../mixins/outbox.mixin";
 import { hashPassword, verifyPassword } from "../domain/passwords";
-import {
-  E164,
-  newUserDoc,
-  normalizeEmail,
-  pageOf,
-  paging,
-  profileUpdate,
-  toPublicUser,
-  type UserDoc,
-} from "../domain/users";
+import { pageOf, paging } from "../domain/paging";
+import { E164, newUserDoc, normalizeEmail, profileUpdate, toPublicUser, type UserDoc } from "../domain/users";
 
 const { MoleculerClientError } = Errors;
 

@@ -6,16 +6,14 @@ import { CacheClean, type EventEnvelope } from "../../contracts";
 import { reloadConfig } from "../../lib/config";
 import { brokerOptions } from "../../moleculer.config";
 import { demoCatalogue } from "../../scripts/seed";
+import { MAX_PAGE_SIZE, pageWindow, totalPages } from "../../domain/paging";
 import {
-  MAX_PAGE_SIZE,
   escapeRegExp,
   normalizeList,
-  pageWindow,
   productEventData,
   productQuery,
   sortSpec,
   toEntry,
-  totalPages,
   type ProductDoc,
 } from "../../domain/catalog";
 

@@ -16,7 +16,8 @@ import {
   rotationFilter,
   successor,
 } from "../../domain/refresh-tokens";
-import { E164, newUserDoc, normalizeEmail, paging, profileUpdate, toPublicUser } from "../../domain/users";
+import { E164, newUserDoc, normalizeEmail, profileUpdate, toPublicUser } from "../../domain/users";
+import { paging } from "../../domain/paging";
 import {
   TokenError,
   kidOf,
