@@ -10,6 +10,7 @@ import { config } from "../lib/config";
 import { CacheClean, HEALTH_ACTION, type Meta } from "../contracts";
 import { CachedReadsMixin } from "../mixins/cached-reads.mixin";
 import { GatewayAuthMixin } from "../mixins/auth.mixin";
+import { docsAsset, docsPage, openApiDocument } from "../lib/openapi";
 
 type Req = IncomingMessage & {
   $ctx?: Context<unknown, Meta>;
@@ -50,11 +51,18 @@ export const API_ALIASES: Record<string, string> = {
   "GET /notifications": "notifications.list",
 };
 
+/** The API's own documentation (not services: readiness does not wait for them). */
+export const DOCS_ALIASES: Record<string, string> = {
+  "GET /openapi.json": "api.openapi",
+  "GET /docs": "api.docs",
+  "GET /docs/assets/:file": "api.docsAsset",
+};
+
 /**
  * Hot public catalogue reads answered from this gateway's cache, saving the hop to products.
  * The keys live under `products.**`, so every write's invalidation clears them too.
  */
-const GATEWAY_READS: Record<string, string> = {
+export const GATEWAY_READS: Record<string, string> = {
   "api.products": "products.list",
   "api.product": "products.get",
 };
@@ -109,7 +117,7 @@ const ApiService: ServiceSchema = {
             verify: (req: Req, _res: unknown, buf: Buffer) => void (req.rawBody = buf),
           },
         },
-        aliases: API_ALIASES,
+        aliases: { ...API_ALIASES, ...DOCS_ALIASES },
         authentication: true,
         authorization: true,
         onBeforeCall(
@@ -173,6 +181,30 @@ const ApiService: ServiceSchema = {
       visibility: "published",
       handler(this: any, ctx: Context<Record<string, unknown>>) {
         return this.cachedJson(ctx, readKey("get", ctx.params), "products.get");
+      },
+    },
+    openapi: {
+      visibility: "published",
+      handler(this: any) {
+        return (this.openApiDoc ??= openApiDocument(API_ALIASES, GATEWAY_READS));
+      },
+    },
+    docs: {
+      visibility: "published",
+      handler(ctx: Context<unknown, Meta>) {
+        (ctx.meta as any).$responseType = "text/html; charset=utf-8";
+        return docsPage();
+      },
+    },
+    docsAsset: {
+      visibility: "published",
+      params: { file: { type: "string", max: 100 } },
+      handler(ctx: Context<{ file: string }, Meta>) {
+        const asset = docsAsset(ctx.params.file);
+        if (!asset) throw new ApiGateway.Errors.NotFoundError("NOT_FOUND", { file: ctx.params.file });
+        (ctx.meta as any).$responseType = asset.type;
+        ctx.meta.$responseHeaders = { ...ctx.meta.$responseHeaders, "Cache-Control": "public, max-age=3600" };
+        return asset.body;
       },
     },
     ready: {
