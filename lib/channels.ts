@@ -27,7 +27,11 @@ export async function publish(
   channel: string,
   payload: unknown,
   headers?: Record<string, string>,
+  msgID?: string,
 ) {
   await ensureStream(broker, channel);
-  await (broker as any).sendToChannel(channel, payload, headers ? { headers } : {});
+  await (broker as any).sendToChannel(channel, payload, {
+    ...(headers ? { headers } : {}),
+    ...(msgID ? { msgID } : {}),
+  });
 }

@@ -56,7 +56,9 @@ export const OutboxMixin: ServiceSchema = {
     },
 
     async publishEvent(this: any, evt: EventEnvelope): Promise<void> {
-      await publish(this.broker, evt.type, evt, { "event-id": evt.eventId });
+      // msgID: JetStream drops a second publish of the same event (the write path and the sweep
+      // may both flush one document) within its duplicate window.
+      await publish(this.broker, evt.type, evt, { "event-id": evt.eventId }, evt.eventId);
     },
 
     async sweepOutbox(this: any): Promise<void> {

@@ -17,6 +17,9 @@ const enabled = Boolean(cfg.kafkaBrokers);
 const outbound = Object.entries(KafkaTopics).filter((e): e is [EventName, string] => e[1] !== null);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Well inside JetStream's 30 s acknowledgement wait. */
+const WORKING_EVERY_MS = 10_000;
+const RECENT_KEPT = 10_000;
 
 /** The Kafka record of an event: the envelope without its routing key. */
 export function toRecord(evt: EventEnvelope) {
@@ -54,7 +57,29 @@ const KafkaBridgeService = {
       )
     : {},
   methods: {
+    /**
+     * Produces one event, retrying until Kafka acknowledges it. A copy of an event already on its
+     * way (JetStream redelivers what stays unacknowledged too long) joins it instead of being
+     * produced twice, and so does one that this node produced moments ago.
+     */
     async forward(this: any, topic: string, evt: EventEnvelope, raw: any) {
+      if (this.recent.has(evt.eventId)) return;
+      let pending: Promise<void> | undefined = this.inFlight.get(evt.eventId);
+      if (!pending) {
+        pending = this.produce(topic, evt).finally(() => this.inFlight.delete(evt.eventId));
+        this.inFlight.set(evt.eventId, pending);
+      }
+      // Still working on it: keeps JetStream from redelivering it while it waits its turn.
+      const keepAlive = setInterval(() => raw?.working?.(), WORKING_EVERY_MS);
+      try {
+        await pending;
+      } finally {
+        clearInterval(keepAlive);
+      }
+      this.remember(evt.eventId);
+    },
+
+    async produce(this: any, topic: string, evt: EventEnvelope) {
       const record = toRecord(evt);
       for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
         try {
@@ -69,11 +94,15 @@ const KafkaBridgeService = {
           this.state.lastError = String(err?.message ?? err);
           this.broker.metrics.increment("bridge.records.failed", { topic });
           if (this.stopping) throw err;
-          // Still working on it: keeps JetStream from redelivering it elsewhere meanwhile.
-          raw?.working?.();
           await sleep(delay);
         }
       }
+    },
+
+    /** The last RECENT_KEPT event ids produced (a Set keeps insertion order: oldest first). */
+    remember(this: any, eventId: string) {
+      this.recent.add(eventId);
+      if (this.recent.size > RECENT_KEPT) this.recent.delete(this.recent.values().next().value);
     },
 
     async connectLoop(this: any) {
@@ -180,6 +209,8 @@ const KafkaBridgeService = {
   },
   created(this: any) {
     this.state = { connected: false, produced: 0, failed: 0, lastError: null };
+    this.inFlight = new Map<string, Promise<void>>();
+    this.recent = new Set<string>();
     this.broker.metrics.register({ type: "counter", name: "bridge.records.produced", labelNames: ["topic"] });
     this.broker.metrics.register({ type: "counter", name: "bridge.records.failed", labelNames: ["topic"] });
     this.broker.metrics.register({ type: "gauge", name: "bridge.backlog" });
