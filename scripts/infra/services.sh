@@ -180,17 +180,17 @@ mongo_java_server_install() {
   local dir="$INFRA_DIR/mongo-java-server" stamp="$MJS_HOME/.complete" want
   want="$MONGO_JAVA_SERVER_VERSION $(cat "$dir/pom.xml" "$dir/ShopMongoServer.java" | sha256sum | cut -d' ' -f1)"
   [[ -f "$stamp" && "$(<"$stamp")" == "$want" ]] && return 0
-  command -v mvn >/dev/null || die "ferretdb: mvn (Maven) is needed for mongo-java-server"
-  command -v javac >/dev/null || die "ferretdb: javac (JDK 17+) is needed for mongo-java-server"
-  log "ferretdb: fetching mongo-java-server $MONGO_JAVA_SERVER_VERSION into $MJS_HOME"
+  command -v mvn >/dev/null || die "mongo: mvn (Maven) is needed for mongo-java-server"
+  command -v javac >/dev/null || die "mongo: javac (JDK 17+) is needed for mongo-java-server"
+  log "mongo: fetching mongo-java-server $MONGO_JAVA_SERVER_VERSION into $MJS_HOME"
   rm -rf "$MJS_HOME/libs" "$MJS_HOME/classes"
   mkdir -p "$MJS_HOME/classes"
   cp "$dir/pom.xml" "$MJS_HOME/pom.xml"
   (cd "$MJS_HOME" && mvn -q -B -Dstyle.color=never -Dmongo-java-server.version="$MONGO_JAVA_SERVER_VERSION" \
     dependency:copy-dependencies -DoutputDirectory=libs 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >&2) \
-    || die "ferretdb: mvn dependency:copy-dependencies failed in $MJS_HOME"
+    || die "mongo: mvn dependency:copy-dependencies failed in $MJS_HOME"
   javac -d "$MJS_HOME/classes" -cp "$MJS_HOME/libs/*" "$dir/ShopMongoServer.java" \
-    || die "ferretdb: javac ShopMongoServer.java failed"
+    || die "mongo: javac ShopMongoServer.java failed"
   echo "$want" >"$stamp"
 }
 
