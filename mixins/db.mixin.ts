@@ -62,11 +62,12 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
           return res.value ?? null;
         }
         // NeDB runs one operation at a time per datastore, so match-and-update is atomic.
-        const [count, doc] = await this.adapter.db.update(filter, update, {
+        // (updateAsync, not moleculer-db's promisified `update`, which warns DEP0174 on every call)
+        const { numAffected, affectedDocuments } = await this.adapter.db.updateAsync(filter, update, {
           returnUpdatedDocs: true,
           multi: false,
         });
-        return count ? doc : null;
+        return numAffected ? affectedDocuments : null;
       },
       /** True when the store answers a trivial command. */
       async dbPing(): Promise<boolean> {
