@@ -251,7 +251,7 @@ function operation(alias: string, target: string, def: ActionDef, doc: RouteDoc 
   return [method, op] as const;
 }
 
-/** The routes that are not aliases of /api: health probes and the documentation itself. */
+/** The routes that are not aliases of /api: health probes, metrics and the documentation itself. */
 function operationsPaths(): Record<string, any> {
   const text = (description: string, type: string) => ({
     description,
@@ -302,6 +302,15 @@ function operationsPaths(): Record<string, any> {
             },
           ]),
         ),
+      },
+    },
+    "/metrics": {
+      get: {
+        operationId: "api.metrics",
+        summary:
+          "Prometheus metrics of every node (series labelled by nodeID); a comment when METRICS is off",
+        tags: ["operations"],
+        responses: { 200: text("Prometheus text format 0.0.4", "text/plain") },
       },
     },
     [OPENAPI_PATH]: {

@@ -194,10 +194,13 @@ export const OrderSagaMixin: ServiceSchema = {
           ? { $unset: { leaseUntil: 1 } }
           : { $set: { leaseUntil: Date.now() + this.leaseMs } };
       const update = { ...lease, $set: { ...set, ...lease.$set, updatedAt: now() } };
-      return this.updateOneIf(
+      const done = await this.updateOneIf(
         { _id: d._id, step: d.step, status: d.status },
         events.length ? this.pushOutbox(update, events) : update,
       );
+      if (done && set.status && set.status !== d.status)
+        this.broker.metrics.increment("orders.total", { status: set.status });
+      return done;
     },
 
     /** Runs the order's remaining steps; a failure leaves it claimable at once by a retry or recovery. */

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Context, ServiceSchema } from "moleculer";
+import { MetricReporters, type Context, type ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { config } from "../lib/config";
 import { CacheClean, HEALTH_ACTION, type Meta } from "../contracts";
@@ -83,6 +83,37 @@ function readKey(action: string, params: Record<string, unknown>): string {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+export const PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+export const METRICS_DISABLED = "# Metrics are disabled on this node: start it with METRICS=1.\n";
+
+/** One node's answer to `$node.metrics`, or why it gave none. */
+interface NodeMetrics {
+  nodeID: string;
+  metrics: { name: string; values: { labels?: Record<string, unknown> }[] }[];
+  error?: string;
+}
+
+/**
+ * Prometheus text of the metrics of every node, each series labelled with its nodeID. A metric
+ * is one block (HELP/TYPE once) whatever the number of nodes it comes from; the text itself is
+ * Moleculer's Prometheus reporter's, run over these snapshots without starting its server.
+ */
+export function renderPrometheus(namespace: string, nodes: NodeMetrics[]): string {
+  const merged = new Map<string, { values: unknown[] } & Record<string, unknown>>();
+  for (const { nodeID, metrics } of nodes)
+    for (const m of metrics) {
+      const values = m.values.map((v) => ({ ...v, labels: { nodeID, ...v.labels } }));
+      const cur = merged.get(m.name);
+      if (cur) cur.values.push(...values);
+      else merged.set(m.name, { ...m, values });
+    }
+  const reporter: any = new MetricReporters.Prometheus({});
+  reporter.defaultLabels = { namespace };
+  reporter.registry = { store: [...merged.values()].map((m) => ({ ...m, snapshot: () => m.values })) };
+  const missing = nodes.filter((n) => n.error).map((n) => `# nodeID=${n.nodeID}: no metrics (${n.error})\n`);
+  return missing.join("") + reporter.generatePrometheusResponse() + "\n";
+}
+
 const ApiService: ServiceSchema = {
   name: "api",
   mixins: [
@@ -105,6 +136,13 @@ const ApiService: ServiceSchema = {
         bodyParsers: false,
         logging: false,
         aliases: { "GET live": "api.live", "GET ready": "api.ready" },
+      },
+      {
+        path: "/metrics",
+        mappingPolicy: "restrict",
+        bodyParsers: false,
+        logging: false,
+        aliases: { "GET /": "api.metrics" },
       },
       {
         path: "/api",
@@ -171,6 +209,14 @@ const ApiService: ServiceSchema = {
         return { status: "ok" };
       },
     },
+    /** Prometheus text: the metrics of every available node, scraped once here. */
+    metrics: {
+      visibility: "published",
+      handler(this: any, ctx: Context<unknown, Meta>) {
+        (ctx.meta as any).$responseType = PROMETHEUS_TYPE;
+        return this.broker.isMetricsEnabled() ? this.scrape(ctx) : METRICS_DISABLED;
+      },
+    },
     products: {
       visibility: "published",
       handler(this: any, ctx: Context<Record<string, unknown>>) {
@@ -217,6 +263,24 @@ const ApiService: ServiceSchema = {
     },
   },
   methods: {
+    /** `$node.metrics` of every available node (a node that does not answer is named in a comment). */
+    async scrape(this: any, ctx: Context): Promise<string> {
+      const nodes: any[] = this.broker.registry.getNodeList({ onlyAvailable: true, withServices: false });
+      const answers: NodeMetrics[] = await Promise.all(
+        nodes.map((n) =>
+          ctx
+            .call(
+              "$node.metrics",
+              { excludes: ["os.datetime.**"] },
+              { nodeID: n.id, timeout: 2000, retries: 0 },
+            )
+            .then((metrics: any) => ({ nodeID: n.id, metrics }))
+            .catch((err: any) => ({ nodeID: n.id, metrics: [], error: String(err?.message ?? err) })),
+        ),
+      );
+      return renderPrometheus(this.broker.namespace, answers);
+    },
+
     /** The action's answer, kept serialized: a hit is sent as it is, with no JSON.stringify. */
     async cachedJson(this: any, ctx: Context<Record<string, unknown>, Meta>, key: string, action: string) {
       const json: string = await this.cached(key, async () =>

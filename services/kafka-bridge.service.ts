@@ -231,9 +231,13 @@ const KafkaBridgeService = {
       return;
     }
     void this.connectLoop();
+    // The backlog gauge is read from JetStream: refreshed here so a scrape sees a recent value.
+    if (this.broker.isMetricsEnabled())
+      (this.backlogTimer = setInterval(() => void this.backlog().catch(() => null), 5000)).unref?.();
   },
   async stopped(this: any) {
     this.stopping = true;
+    clearInterval(this.backlogTimer);
     if (!enabled) return;
     await this.batcher.drain();
     await this.consumer?.disconnect().catch(() => undefined);

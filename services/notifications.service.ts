@@ -18,6 +18,7 @@ import { createMessaging, type Email, type Sms } from "../lib/messaging";
 import { DbMixin } from "../mixins/db.mixin";
 
 const cfg = config();
+const DELIVERIES = "notifications.deliveries.total";
 // templates/ sits at the project root: one level up from services/, two from dist/services/.
 const TEMPLATES = [
   path.join(__dirname, "..", "templates"),
@@ -169,6 +170,7 @@ const NotificationsService = {
             { _id: doc._id },
             { $set: { status: "sent", attempts: attempt, sentAt: Date.now() } },
           );
+          this.broker.metrics.increment(DELIVERIES, { channel: p.channel, status: "sent" });
           return;
         } catch (err: any) {
           const transient = isTransient(err);
@@ -181,6 +183,7 @@ const NotificationsService = {
               { _id: doc._id },
               { $set: { status: "failed", attempts: attempt, error: String(err?.message ?? err) } },
             );
+            this.broker.metrics.increment(DELIVERIES, { channel: p.channel, status: "failed" });
             await publish(this.broker, "notifications.dead", {
               eventId: evt.eventId,
               channel: p.channel,
@@ -217,6 +220,7 @@ const NotificationsService = {
       };
       try {
         await this.adapter.insert(doc);
+        if (!p.enabled) this.broker.metrics.increment(DELIVERIES, { channel: p.channel, status: "skipped" });
         return p.enabled ? doc : null;
       } catch (err: any) {
         if (!/duplicate|unique|E11000/i.test(String(err?.message ?? err?.errorType ?? ""))) throw err;
@@ -246,6 +250,12 @@ const NotificationsService = {
   },
   created(this: any) {
     this.messaging = createMessaging(cfg);
+    this.broker.metrics.register({
+      type: "counter",
+      name: DELIVERIES,
+      labelNames: ["channel", "status"],
+      description: "Notification deliveries by channel and outcome (sent, failed, skipped)",
+    });
   },
   stopped(this: any) {
     this.stopping = true;

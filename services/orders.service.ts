@@ -144,7 +144,10 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
           const lease = at.getTime() + this.leaseMs;
           const update = { $set: { ...set, leaseUntil: lease, updatedAt: at.toISOString() } };
           // Lost only to a concurrent change of the order: look again (it may now be a 409).
-          if (await this.updateOneIf({ _id: d._id, status: d.status }, this.pushOutbox(update, [evt]))) break;
+          if (await this.updateOneIf({ _id: d._id, status: d.status }, this.pushOutbox(update, [evt]))) {
+            this.broker.metrics.increment("orders.total", { status: "cancelled" });
+            break;
+          }
         }
         // Refund and stock return happen here, before the 200; recovery finishes them after a crash.
         return orderView(await this.drive(ctx, ctx.params.id, false));
@@ -162,7 +165,10 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
             { _id: d._id, status: d.status },
             { $set: { ...set, updatedAt: new Date().toISOString() } },
           );
-          if (done) return orderView(done);
+          if (done) {
+            this.broker.metrics.increment("orders.total", { status: ctx.params.status });
+            return orderView(done);
+          }
         }
       },
     },
@@ -178,9 +184,12 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     async checkout(ctx: Ctx<PlaceOrderParams>, orderId: string, resumed: boolean): Promise<StoredResponse> {
       if (!(await this.adapter.findById(orderId))) {
         const draft = await this.draft(ctx, orderId);
-        await this.adapter.insert(draft).catch((err: unknown) => {
-          if (!isDuplicateKey(err)) throw err;
-        });
+        await this.adapter.insert(draft).then(
+          () => this.broker.metrics.increment("orders.total", { status: "pending" }),
+          (err: unknown) => {
+            if (!isDuplicateKey(err)) throw err;
+          },
+        );
       }
       return outcome(await this.drive(ctx, orderId, resumed));
     },
@@ -239,6 +248,12 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     const cfg = config();
     this.leaseMs = cfg.checkout.leaseSeconds * 1000;
     this.crashAfterReserve = cfg.checkout.faultCrashAfterReserve;
+    this.broker.metrics.register({
+      type: "counter",
+      name: "orders.total",
+      labelNames: ["status"],
+      description: "Orders moved to each status",
+    });
   },
 
   async started() {

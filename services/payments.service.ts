@@ -243,6 +243,7 @@ const PaymentsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
         this.pushOutbox(update, [evt]),
       );
       if (done) this.flushSoon(doc._id);
+      if (done && to === "failed") this.broker.metrics.increment("payments.declined.total");
       return done;
     },
 
@@ -258,6 +259,11 @@ const PaymentsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     this.provider = new SimulatedProvider();
     this.leaseMs = cfg.checkout.leaseSeconds * 1000;
     this.secret = cfg.checkout.paymentWebhookSecret;
+    this.broker.metrics.register({
+      type: "counter",
+      name: "payments.declined.total",
+      description: "Charges declined by the provider",
+    });
   },
 };
 
