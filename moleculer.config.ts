@@ -33,6 +33,9 @@ export function brokerOptions(config: Config, overrides: Partial<BrokerOptions> 
       check: (err: any) => err && (err.code >= 500 || err.name === "RequestTimeoutError"),
     },
     registry: { strategy: "RoundRobin", preferLocal: true },
+    // broker.stop() waits for in-flight contexts (a list push/splice per request) before the
+    // services stop and the transporter disconnects; bin/node.ts exits by 9 s regardless.
+    tracking: { enabled: true, shutdownTimeout: 8000 },
     cacher: config.redisUrl
       ? { type: "Redis", options: { redis: config.redisUrl as any, ttl: 300 } }
       : { type: "Memory", options: { ttl: 300 } },
