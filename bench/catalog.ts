@@ -24,15 +24,14 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
-import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { ServiceBroker } from "moleculer";
 import { loadService } from "../bin/node";
 import { loadConfig, reloadConfig } from "../lib/config";
 import { brokerOptions } from "../moleculer.config";
 import { HELLO } from "./echo-node";
+import { alive, children, freePort, kill, startNats, tmpDir } from "./support";
 
 const autocannon: (opts: Record<string, unknown>) => Promise<any> = require("autocannon");
 
@@ -179,74 +178,6 @@ async function runNode(role: Role) {
 }
 
 // ---------------------------------------------------------------- orchestration
-
-const children: ChildProcess[] = [];
-const tmpDirs: string[] = [];
-const alive = (c: ChildProcess) => c.pid !== undefined && c.exitCode === null && c.signalCode === null;
-
-async function kill(list: ChildProcess[]) {
-  for (const child of [...list].reverse().filter(alive))
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        if (alive(child)) process.kill(child.pid!, "SIGKILL");
-        resolve();
-      }, 3000);
-      child.once("exit", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      process.kill(child.pid!, "SIGTERM");
-    });
-}
-
-process.on("exit", () => {
-  for (const c of children.filter(alive)) process.kill(c.pid!, "SIGKILL");
-  for (const dir of tmpDirs) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function tmpDir(prefix: string, copyOf?: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  tmpDirs.push(dir);
-  if (copyOf) fs.cpSync(copyOf, dir, { recursive: true });
-  return dir;
-}
-
-async function startNats(): Promise<string> {
-  const bin = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"].find((p) =>
-    fs.existsSync(p),
-  );
-  if (!bin) throw new Error("nats-server not found: apt-get install -y nats-server");
-  const port = await freePort();
-  const child = spawn(bin, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", tmpDir("bench-nats-")], {
-    stdio: "ignore",
-  });
-  children.push(child);
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise<boolean>((resolve) =>
-      net
-        .connect(port, "127.0.0.1")
-        .once("connect", function (this: net.Socket) {
-          this.destroy();
-          resolve(true);
-        })
-        .once("error", () => resolve(false)),
-    );
-    if (up) return `nats://127.0.0.1:${port}`;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("nats-server did not start");
-}
 
 /** Spawns this file as a node of `role`; resolves with its first IPC message. */
 function spawnNode(role: Role, env: Record<string, string>): Promise<{ child: ChildProcess; msg: any }> {

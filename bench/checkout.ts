@@ -28,7 +28,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -36,6 +35,7 @@ import { ServiceBroker } from "moleculer";
 import { loadService } from "../bin/node";
 import { loadConfig, reloadConfig } from "../lib/config";
 import { brokerOptions } from "../moleculer.config";
+import { alive, children, freePort, kill, reachable, sleep, startNats, tmpDir } from "./support";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -106,79 +106,6 @@ async function seed() {
 }
 
 // ---------------------------------------------------------------- processes
-
-const children: ChildProcess[] = [];
-const tmpDirs: string[] = [];
-const alive = (c: ChildProcess) => c.pid !== undefined && c.exitCode === null && c.signalCode === null;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function kill(list: ChildProcess[]) {
-  await Promise.all(
-    list.filter(alive).map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            if (alive(child)) process.kill(child.pid!, "SIGKILL");
-            resolve();
-          }, 5000);
-          child.once("exit", () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          process.kill(child.pid!, "SIGTERM");
-        }),
-    ),
-  );
-}
-
-process.on("exit", () => {
-  for (const c of children.filter(alive)) process.kill(c.pid!, "SIGKILL");
-  for (const dir of tmpDirs) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function reachable(hostPort: string): Promise<boolean> {
-  const [host, port] = hostPort.split(",")[0].split(":");
-  return new Promise((resolve) => {
-    const sock = net.connect(Number(port), host);
-    sock.setTimeout(1000);
-    sock.once("connect", () => (sock.destroy(), resolve(true)));
-    sock.once("error", () => resolve(false));
-    sock.once("timeout", () => (sock.destroy(), resolve(false)));
-  });
-}
-
-function tmpDir(prefix: string, copyOf?: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  tmpDirs.push(dir);
-  if (copyOf) fs.cpSync(copyOf, dir, { recursive: true });
-  return dir;
-}
-
-async function startNats(): Promise<string> {
-  const bin = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"].find((p) =>
-    fs.existsSync(p),
-  );
-  if (!bin) throw new Error("nats-server not found: apt-get install -y nats-server");
-  const port = await freePort();
-  children.push(
-    spawn(bin, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", tmpDir("bench-co-nats-")], {
-      stdio: "ignore",
-    }),
-  );
-  for (let i = 0; i < 100 && !(await reachable(`127.0.0.1:${port}`)); i++) await sleep(100);
-  return `nats://127.0.0.1:${port}`;
-}
 
 /** A real node (dist/bin/node.js) running `services`. */
 function startNode(name: string, services: string[], env: Record<string, string>, nice = 0): ChildProcess {

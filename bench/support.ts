@@ -1,0 +1,90 @@
+/**
+ * Process plumbing the benchmarks share: children started by pid and always killed, temporary
+ * directories always removed, free loopback ports, a throwaway nats-server.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+export const children: ChildProcess[] = [];
+const tmpDirs: string[] = [];
+
+export const alive = (c: ChildProcess) => c.pid !== undefined && c.exitCode === null && c.signalCode === null;
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** SIGTERM each (by pid), SIGKILL what is still there after `graceMs`. */
+export async function kill(list: ChildProcess[], graceMs = 3000): Promise<void> {
+  await Promise.all(
+    list.filter(alive).map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            if (alive(child)) process.kill(child.pid!, "SIGKILL");
+            resolve();
+          }, graceMs);
+          child.once("exit", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          process.kill(child.pid!, "SIGTERM");
+        }),
+    ),
+  );
+}
+
+// Last resort: whatever way the benchmark ends, nothing it started outlives it.
+process.on("exit", () => {
+  for (const c of children.filter(alive)) process.kill(c.pid!, "SIGKILL");
+  for (const dir of tmpDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function reachable(hostPort: string): Promise<boolean> {
+  const [host, port] = hostPort.split(",")[0].split(":");
+  return new Promise((resolve) => {
+    const sock = net.connect(Number(port), host);
+    sock.setTimeout(1000);
+    sock.once("connect", () => (sock.destroy(), resolve(true)));
+    sock.once("error", () => resolve(false));
+    sock.once("timeout", () => (sock.destroy(), resolve(false)));
+  });
+}
+
+/** A temporary directory removed at exit, optionally a copy of `copyOf`. */
+export function tmpDir(prefix: string, copyOf?: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tmpDirs.push(dir);
+  if (copyOf) fs.cpSync(copyOf, dir, { recursive: true });
+  return dir;
+}
+
+/** A nats-server with JetStream on a free loopback port; its URL once it answers. */
+export async function startNats(): Promise<string> {
+  const bin = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"].find((p) =>
+    fs.existsSync(p),
+  );
+  if (!bin) throw new Error("nats-server not found: apt-get install -y nats-server");
+  const port = await freePort();
+  children.push(
+    spawn(bin, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", tmpDir("bench-nats-")], {
+      stdio: "ignore",
+    }),
+  );
+  for (let i = 0; i < 100; i++) {
+    if (await reachable(`127.0.0.1:${port}`)) return `nats://127.0.0.1:${port}`;
+    await sleep(100);
+  }
+  throw new Error("nats-server did not start");
+}
