@@ -31,7 +31,7 @@ import { loadService } from "../bin/node";
 import { loadConfig, reloadConfig } from "../lib/config";
 import { brokerOptions } from "../moleculer.config";
 import { HELLO } from "./echo-node";
-import { alive, children, freePort, kill, startNats, tmpDir } from "./support";
+import { alive, children, freePort, kill, runBench, startNats, tmpDir } from "./support";
 
 const autocannon: (opts: Record<string, unknown>) => Promise<any> = require("autocannon");
 
@@ -381,27 +381,7 @@ async function run() {
   if (ONLY.has("a2")) console.log(`  A2 products on another node                       ${a2.cpu.toFixed(2)}`);
 }
 
-async function main() {
-  const started = Date.now();
-  const deadline = setTimeout(() => {
-    console.error(`catalog bench: still running after ${DEADLINE_MS / 1000} s, giving up`);
-    void kill(children).finally(() => process.exit(2));
-  }, DEADLINE_MS);
-  deadline.unref();
-  for (const sig of ["SIGINT", "SIGTERM"] as const)
-    process.once(sig, () => void kill(children).finally(() => process.exit(130)));
-  let code = 0;
-  try {
-    await run();
-  } catch (err) {
-    console.error("catalog bench failed:", err);
-    code = 1;
-  } finally {
-    await kill(children);
-  }
-  console.log(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  process.exit(code);
-}
+const main = () => runBench("catalog", DEADLINE_MS, run);
 
 if (require.main === module) {
   if (process.argv[2] === "node")

@@ -35,7 +35,7 @@ import { ServiceBroker } from "moleculer";
 import { loadService } from "../bin/node";
 import { loadConfig, reloadConfig } from "../lib/config";
 import { brokerOptions } from "../moleculer.config";
-import { alive, children, freePort, kill, reachable, sleep, startNats, tmpDir } from "./support";
+import { alive, children, freePort, kill, runBench, reachable, sleep, startNats, tmpDir } from "./support";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -428,27 +428,7 @@ async function run() {
   );
 }
 
-async function main() {
-  const started = Date.now();
-  const deadline = setTimeout(() => {
-    console.error(`checkout bench: still running after ${DEADLINE_MS / 1000} s, giving up`);
-    void kill(children).finally(() => process.exit(2));
-  }, DEADLINE_MS);
-  deadline.unref();
-  for (const sig of ["SIGINT", "SIGTERM"] as const)
-    process.once(sig, () => void kill(children).finally(() => process.exit(130)));
-  let code = 0;
-  try {
-    await run();
-  } catch (err) {
-    console.error("checkout bench failed:", err);
-    code = 1;
-  } finally {
-    await kill(children);
-  }
-  console.log(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  process.exit(code);
-}
+const main = () => runBench("checkout", DEADLINE_MS, run);
 
 if (require.main === module) {
   if (process.argv[2] === "seed")

@@ -88,3 +88,29 @@ export async function startNats(): Promise<string> {
   }
   throw new Error("nats-server did not start");
 }
+
+/**
+ * Runs a benchmark's main: a deadline, SIGINT/SIGTERM handling, and every child killed however
+ * it ends; exits 0, 1 on failure, 2 past the deadline, 130 when interrupted.
+ */
+export async function runBench(name: string, deadlineMs: number, run: () => Promise<void>): Promise<never> {
+  const started = Date.now();
+  const deadline = setTimeout(() => {
+    console.error(`${name} bench: still running after ${deadlineMs / 1000} s, giving up`);
+    void kill(children).finally(() => process.exit(2));
+  }, deadlineMs);
+  deadline.unref();
+  for (const sig of ["SIGINT", "SIGTERM"] as const)
+    process.once(sig, () => void kill(children).finally(() => process.exit(130)));
+  let code = 0;
+  try {
+    await run();
+  } catch (err) {
+    console.error(`${name} bench failed:`, err);
+    code = 1;
+  } finally {
+    await kill(children);
+  }
+  console.log(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  process.exit(code);
+}
