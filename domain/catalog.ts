@@ -19,20 +19,10 @@ export const DEFAULT_CURRENCY = "USD";
 export const DEFAULT_CATEGORY = "uncategorized";
 
 /** The stored document: the product plus soft-delete and optimistic-concurrency fields. */
-export interface ProductDoc {
+export interface ProductDoc extends Omit<Product, "id" | "available"> {
   _id: string;
-  sku: string;
-  name: string;
-  description: string;
-  price: number;
-  currency: string;
-  category: string;
-  images: string[];
-  active: boolean;
   deleted: boolean;
   version: number;
-  createdAt: string;
-  updatedAt: string;
 }
 
 export interface ListFilters {

@@ -1,4 +1,4 @@
-import { createHmac, createPublicKey, generateKeyPairSync } from "node:crypto";
+import { createHmac, createPublicKey } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { ServiceBroker } from "moleculer";
 import { kidOf } from "../../lib/auth-tokens";
@@ -6,13 +6,7 @@ import { reloadConfig } from "../../lib/config";
 import { DbMixin } from "../../mixins/db.mixin";
 import { hashParams } from "../../domain/passwords";
 import { Cluster, describeE2E, freePort, infraEnv, waitFor } from "../support/cluster";
-
-const rsaPair = () =>
-  generateKeyPairSync("rsa", {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: "pkcs8", format: "pem" },
-    publicKeyEncoding: { type: "spki", format: "pem" },
-  });
+import { rsaPair } from "../support/fixtures";
 
 interface Res {
   status: number;

@@ -1,22 +1,15 @@
-import { createHmac, createPublicKey, generateKeyPairSync } from "node:crypto";
+import { createHmac, createPublicKey } from "node:crypto";
 import jwt from "jsonwebtoken";
 import type { ServiceBroker } from "moleculer";
 import type { startNode } from "../../bin/node";
 import { kidOf } from "../../lib/auth-tokens";
 import { hashParams } from "../../domain/passwords";
 import { freePort } from "../support/cluster";
+import { rsaPair } from "../support/fixtures";
 
 const ADMIN = { email: "root@shop.test", password: "admin-password-1" };
 const ISS = "moleculer-shop";
 const AUD = "moleculer-shop-api";
-
-function rsaPair() {
-  return generateKeyPairSync("rsa", {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: "pkcs8", format: "pem" },
-    publicKeyEncoding: { type: "spki", format: "pem" },
-  });
-}
 
 interface Res {
   status: number;

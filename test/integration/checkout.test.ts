@@ -8,19 +8,10 @@ import { newOrder } from "../../domain/checkout";
 import { keyRecordId, newKeyRecord, bodyHash } from "../../domain/idempotency";
 import { signWebhook } from "../../domain/payments";
 import { freePort } from "../support/cluster";
+import { ADDRESS, DECLINED, VISA, sleep } from "../support/fixtures";
 
 const ADMIN = { email: "checkout-admin@shop.test", password: "checkout-admin-pw" };
 const SECRET = "integration-webhook-secret";
-const ADDRESS = {
-  name: "Ann Buyer",
-  line1: "1 Main St",
-  city: "Springfield",
-  postalCode: "12345",
-  country: "US",
-};
-const VISA = { method: "card", token: "tok_visa" };
-const DECLINED = { method: "card", token: "tok_chargeDeclined" };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Res {
   status: number;

@@ -9,18 +9,9 @@ import path from "node:path";
 import type { ServiceBroker } from "moleculer";
 import type { startNode } from "../../bin/node";
 import { freePort } from "../support/cluster";
+import { ADDRESS, DECLINED, VISA, sleep } from "../support/fixtures";
 
 const ADMIN = { email: "metrics-admin@shop.test", password: "metrics-admin-pw" };
-const ADDRESS = {
-  name: "Ann Buyer",
-  line1: "1 Main St",
-  city: "Springfield",
-  postalCode: "12345",
-  country: "US",
-};
-const VISA = { method: "card", token: "tok_visa" };
-const DECLINED = { method: "card", token: "tok_chargeDeclined" };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A whole node in this process, with its own config and modules; returns it and its base URL. */
 async function boot(env: Record<string, string | undefined>): Promise<[ServiceBroker, string]> {
