@@ -194,6 +194,12 @@ apt_install() {
     || die "apt-get install $* failed"
 }
 
+# install_chromium : Debian's chromium for the headless browser test of /api/docs
+# (test/e2e/docs-ui.test.ts); not a daemon, just a prerequisite, skipped when present.
+install_chromium() {
+  [[ -x /usr/bin/chromium ]] || apt_install chromium
+}
+
 # take_lock : serialize up.sh/down.sh runs (fd 9 stays open until the script exits)
 take_lock() {
   mkdir -p "$(dirname "$INFRA_LOCK")"

@@ -14,8 +14,10 @@ validate_services "${services[@]}"
 take_lock
 mkdir -p "$INFRA_STATE" "$LOG_DIR" "$PID_DIR" "$INFRA_CACHE"
 
-# Debian packages first (one apt-get run), then each service in parallel.
+# Debian packages first (one apt-get run), and chromium for the docs page test (lib.sh), then
+# each service in parallel.
 install_apt_packages "${services[@]}"
+install_chromium
 
 pids=()
 for s in "${services[@]}"; do
