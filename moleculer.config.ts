@@ -6,6 +6,11 @@ import os from "node:os";
 import type { BrokerOptions } from "moleculer";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import type { Config } from "./lib/config";
+import { JetStreamAdapter } from "./lib/channels";
+import { loggerOptions } from "./lib/logger";
+import { RequestContextMiddleware } from "./lib/request-context";
+import { tracingOptions } from "./lib/tracing";
+import { ParamsValidator } from "./lib/validator";
 
 /** Timeouts and connection loss are worth a retry on another node; business errors are not. */
 function isRetryable(err: any): boolean {
@@ -40,31 +45,22 @@ export function brokerOptions(config: Config, overrides: Partial<BrokerOptions> 
       ? { type: "Redis", options: { redis: config.redisUrl as any, ttl: 300 } }
       : { type: "Memory", options: { ttl: 300 } },
     serializer: "JSON",
-    logger: {
-      type: "Console",
-      options: {
-        level: config.logLevel,
-        formatter: config.nodeEnv === "production" ? "json" : "short",
-        colors: config.nodeEnv !== "production" && process.stdout.isTTY,
-        moduleColors: false,
-        autoPadding: false,
-      },
-    },
+    // null only where a rule says nullable; lengths in characters (see lib/validator.ts).
+    validator: new ParamsValidator(),
+    logger: loggerOptions(config),
     metrics: { enabled: config.metrics, reporter: [] },
     // bin/node.ts handles SIGTERM/SIGINT itself (one orderly stop, then exit).
     skipProcessEventRegistration: true,
-    tracing: { enabled: false },
+    tracing: tracingOptions(config),
     middlewares: [
+      RequestContextMiddleware,
       ChannelsMiddleware({
         adapter: nats
-          ? {
-              type: "NATS",
-              options: {
-                nats: { url: nats, connectionOptions: { maxReconnectAttempts: -1 } },
-                maxRetries: 5,
-                deadLettering: { enabled: true, queueName: "DEAD_LETTER" },
-              } as any,
-            }
+          ? new JetStreamAdapter({
+              nats: { url: nats, connectionOptions: { maxReconnectAttempts: -1 } },
+              maxRetries: 5,
+              deadLettering: { enabled: true, queueName: "DEAD_LETTER" },
+            })
           : { type: "Fake", options: {} as any },
         context: true,
       } as any),

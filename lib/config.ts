@@ -115,6 +115,30 @@ function kafkaInbound(env: Env): { topic: string; channel: string }[] {
   });
 }
 
+/** A fraction between 0 and 1, e.g. a sampling rate. */
+function fraction(env: Env, name: string, def: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  const n = Number(raw);
+  if (!/^\d*\.?\d+$/.test(raw) || n > 1)
+    throw new ConfigError(name, `must be a number from 0 to 1, got "${raw}"`);
+  return n;
+}
+
+/** TRACING_EXPORTER / TRACING_URL / TRACING_SAMPLE_RATE: Moleculer's tracing, off unless named. */
+function tracing(env: Env) {
+  const exporter = oneOf(env, "TRACING_EXPORTER", ["none", "zipkin", "jaeger", "console"], "none");
+  const tracingUrl = url(env, "TRACING_URL", ["http", "https"]);
+  const sampleRate = fraction(env, "TRACING_SAMPLE_RATE", 1);
+  const remote = exporter === "zipkin" || exporter === "jaeger";
+  if (remote && !tracingUrl)
+    throw new ConfigError(
+      "TRACING_URL",
+      `is required with TRACING_EXPORTER=${exporter} (e.g. http://host:9411)`,
+    );
+  return { exporter, url: tracingUrl, sampleRate };
+}
+
 /** A PEM key given inline, with literal "\n" allowed so it fits in one env line. */
 function pem(env: Env, name: string): string | undefined {
   const raw = str(env, name);
@@ -160,6 +184,7 @@ export function loadConfig(env: Env = process.env) {
     logLevel: oneOf(env, "LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace"], "info"),
     /** Moleculer's metrics cost about 4 µs per action call (bench/RESULTS.md): opt-in. */
     metrics: bool(env, "METRICS", false),
+    tracing: tracing(env),
     notifyMaxAttempts: int(env, "NOTIFY_MAX_ATTEMPTS", 6, 1, 100),
     notifyBackoffMs: int(env, "NOTIFY_BACKOFF_MS", 1000, 1, 600_000),
     reservationTtlSeconds: int(env, "RESERVATION_TTL_SECONDS", 900, 1, 7 * 86400),
