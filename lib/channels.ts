@@ -35,3 +35,27 @@ export async function publish(
     ...(msgID ? { msgID } : {}),
   });
 }
+
+// The adapter classes are not in the package's typings.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const NatsAdapter: new (opts: object) => any = require("@moleculer/channels/src/adapters").NATS;
+
+/**
+ * The JetStream adapter, minus one socket write per message: @moleculer/channels calls
+ * `working()` as each message arrives, resetting an ack timer the delivery has just started. On
+ * a steady trickle of events that is a write (and a server round) per message for nothing;
+ * handlers that run long call `working()` themselves (the Kafka bridge, notifications).
+ */
+export class JetStreamAdapter extends NatsAdapter {
+  createConsumerHandler(chan: unknown) {
+    const handle = super.createConsumerHandler(chan);
+    return (err: unknown, message: any) => {
+      if (message) {
+        let arrived = true;
+        const working = message.working.bind(message);
+        message.working = () => (arrived ? (arrived = false) : working());
+      }
+      return handle(err, message);
+    };
+  }
+}
