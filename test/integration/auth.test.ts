@@ -293,6 +293,21 @@ describe("identity through the gateway, every service in one broker", () => {
       expect(bad.status).toBe(422);
       expect(bad.body.data.map((e: any) => e.field).sort()).toEqual(["notifications.push", "phone"]);
     });
+
+    // Found by Schemathesis: null passed every optional rule, and `name: null` answered 500.
+    it("should refuse null for a field that is not nullable with 422 and change nothing", async () => {
+      const { res } = await signup({ phone: "+14155550123" });
+      const token = res.body.accessToken;
+      for (const patch of [{ name: null }, { notifications: null }, { notifications: { sms: null } }]) {
+        const bad = await http("PATCH", "/api/user/me", patch, token);
+        expect(bad.status).toBe(422);
+      }
+      expect((await me(token)).body).toEqual(res.body.user);
+      // `phone` is nullable: null removes it.
+      const cleared = await http("PATCH", "/api/user/me", { phone: null }, token);
+      expect(cleared.status).toBe(200);
+      expect(cleared.body.phone).toBeUndefined();
+    });
   });
 
   describe("strict input", () => {
@@ -348,6 +363,12 @@ describe("identity through the gateway, every service in one broker", () => {
       expect(res.status).toBe(422);
       expect(res.body.data.map((e: any) => e.field).sort()).toEqual(["admin", "name", "password"]);
       expect(res.text).not.toContain("short");
+    });
+
+    // Found by Schemathesis: lengths were UTF-16 units, so 7 emoji passed "at least 8 characters".
+    it("should count a password's length in characters", async () => {
+      expect((await signup({ password: "🔑".repeat(7) })).res.status).toBe(422);
+      expect((await signup({ password: "🔑".repeat(8) })).res.status).toBe(201);
     });
 
     it("should refuse an operator object as the refresh token with 422", async () => {
