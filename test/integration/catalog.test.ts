@@ -238,6 +238,18 @@ describe("the catalogue over HTTP, every service in one broker on NeDB", () => {
     expect((await http("GET", "/api/products/no-such-id")).status).toBe(404);
   });
 
+  // Found by Schemathesis: null passed the optional fields of PATCH and was stored as the name, price...
+  it("should refuse null in a PATCH or a create with 422 and keep the product as it was", async () => {
+    const p = (await admin("POST", "/api/products", { name: "Kept", price: 100, sku: "NUL-1", stock: 1 })).body;
+    for (const field of ["name", "price", "currency", "description", "category", "sku", "images"]) {
+      const res = await admin("PATCH", `/api/products/${p.id}`, { [field]: null });
+      expect([field, res.status]).toEqual([field, 422]);
+      expect(res.body.data.map((e: any) => e.field)).toEqual([field]);
+    }
+    expect((await admin("POST", "/api/products", { name: "N", price: 1, stock: null })).status).toBe(422);
+    expect((await http("GET", `/api/products/${p.id}`)).body).toEqual(p);
+  });
+
   it("should set stock with PUT and show it at once in cached product reads", async () => {
     const p = (await list("q=Reading")).rows[0];
     await http("GET", `/api/products/${p.id}`);
