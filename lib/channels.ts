@@ -37,7 +37,6 @@ export async function publish(
 }
 
 // The adapter classes are not in the package's typings.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const NatsAdapter: new (opts: object) => any = require("@moleculer/channels/src/adapters").NATS;
 
 /**

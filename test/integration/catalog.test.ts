@@ -240,7 +240,8 @@ describe("the catalogue over HTTP, every service in one broker on NeDB", () => {
 
   // Found by Schemathesis: null passed the optional fields of PATCH and was stored as the name, price...
   it("should refuse null in a PATCH or a create with 422 and keep the product as it was", async () => {
-    const p = (await admin("POST", "/api/products", { name: "Kept", price: 100, sku: "NUL-1", stock: 1 })).body;
+    const p = (await admin("POST", "/api/products", { name: "Kept", price: 100, sku: "NUL-1", stock: 1 }))
+      .body;
     for (const field of ["name", "price", "currency", "description", "category", "sku", "images"]) {
       const res = await admin("PATCH", `/api/products/${p.id}`, { [field]: null });
       expect([field, res.status]).toEqual([field, 422]);
