@@ -25,12 +25,14 @@ MONGO_PORT="${MONGO_PORT:-27017}"
 FERRETDB_DEBUG_PORT="${FERRETDB_DEBUG_PORT:-8088}"
 MAILPIT_SMTP_PORT="${MAILPIT_SMTP_PORT:-1025}"
 MAILPIT_HTTP_PORT="${MAILPIT_HTTP_PORT:-8025}"
+ZIPKIN_PORT="${ZIPKIN_PORT:-9411}"
 
 # Versions (changing one makes up.sh fetch/build that version into the cache).
 KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"
 FERRETDB_VERSION="${FERRETDB_VERSION:-v1.24.2}"
 MAILPIT_VERSION="${MAILPIT_VERSION:-v1.33.1}"
 MONGO_JAVA_SERVER_VERSION="${MONGO_JAVA_SERVER_VERSION:-1.47.0}"
+ZIPKIN_VERSION="${ZIPKIN_VERSION:-3.5.1}"
 
 # What serves the MongoDB API on $MONGO_PORT (the "mongo" service):
 #   mongo-java-server  de.bwaldvogel mongo-java-server + H2 (default: single-document
@@ -42,7 +44,7 @@ MONGO_SERVER="${MONGO_SERVER:-mongo-java-server}"
 # Heap of the Kafka JVM (the machine is small and shared).
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 
-ALL_SERVICES=(nats redis kafka mongo mailpit)
+ALL_SERVICES=(nats redis kafka mongo mailpit zipkin)
 
 # ---------------------------------------------------------------- messages
 

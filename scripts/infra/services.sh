@@ -244,6 +244,37 @@ mailpit_probe() {
   port_open "$MAILPIT_SMTP_PORT" && http_ok "http://$INFRA_HOST:$MAILPIT_HTTP_PORT/api/v1/messages?limit=1"
 }
 
+# ================================================================ Zipkin (trace collector, in-memory)
+
+ZIPKIN_JAR="$INFRA_CACHE/zipkin-$ZIPKIN_VERSION/zipkin-server-$ZIPKIN_VERSION-exec.jar"
+
+zipkin_marker() { echo "zipkin-server-"; }
+zipkin_ports() { echo "$ZIPKIN_PORT"; }
+zipkin_timeout() { echo 60; }
+
+# the exec jar (a self-contained Spring Boot app) from Maven Central
+zipkin_install() {
+  [[ -s "$ZIPKIN_JAR" ]] && return 0
+  command -v mvn >/dev/null || die "zipkin: mvn (Maven) is needed to fetch zipkin-server"
+  command -v java >/dev/null || die "zipkin: java (17+) is needed"
+  log "zipkin: fetching io.zipkin:zipkin-server:$ZIPKIN_VERSION:exec from Maven Central"
+  mkdir -p "$(dirname "$ZIPKIN_JAR")"
+  mvn -q -B -Dstyle.color=never dependency:copy -Dartifact="io.zipkin:zipkin-server:$ZIPKIN_VERSION:jar:exec" \
+    -DoutputDirectory="$(dirname "$ZIPKIN_JAR")" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >&2
+  [[ -s "$ZIPKIN_JAR" ]] || die "zipkin: mvn dependency:copy io.zipkin:zipkin-server:$ZIPKIN_VERSION:jar:exec failed"
+}
+
+# In-memory storage (traces are gone after a restart), loopback only, a small heap.
+zipkin_start() {
+  mkdir -p "$INFRA_STATE/zipkin"
+  start_daemon zipkin java -Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+    -Djava.awt.headless=true -jar "$ZIPKIN_JAR" --zipkin.storage.type=mem \
+    --zipkin.storage.mem.max-spans=100000 --zipkin.self-tracing.enabled=false \
+    "--armeria.ports[0].ip=$INFRA_HOST" "--armeria.ports[0].port=$ZIPKIN_PORT" "--armeria.ports[0].protocols=http"
+}
+
+zipkin_probe() { http_ok "http://$INFRA_HOST:$ZIPKIN_PORT/health"; }
+
 # ================================================================ generic per-service steps
 
 # svc_pid S : pid of S if our pid file points at a live process of S
