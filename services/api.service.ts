@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { MetricReporters, type Context, type ServiceSchema } from "moleculer";
+import { Errors, MetricReporters, type Context, type ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { config } from "../lib/config";
 import { CacheClean, HEALTH_ACTION, type Meta } from "../contracts";
@@ -166,6 +166,11 @@ const ApiService: ServiceSchema = {
           _res: unknown,
           alias: any,
         ) {
+          // moleculer-web merges the body into the params: a JSON array would arrive as `{}`.
+          if (Array.isArray((req as any).body))
+            throw new Errors.ValidationError("The body must be a JSON object", "VALIDATION_ERROR", [
+              { field: "body", type: "object", message: "The body must be a JSON object." },
+            ]);
           if (alias.action === "orders.place" && typeof req.headers["idempotency-key"] === "string")
             ctx.meta.idempotencyKey = req.headers["idempotency-key"];
           if (alias.action === "payments.webhook") {
