@@ -11,6 +11,9 @@ import { requestLogFields } from "./request-context";
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype;
 
+/** Keys of pino's own that a logged object must not repeat in the line. */
+const RESERVED = new Set(["level", "time", "msg", "pid", "hostname", "requestId"]);
+
 /**
  * Moleculer code logs console-style (`logger.info("Request failed", { url, err })`, `("a", err)`),
  * while pino drops arguments after the message that no `%s` refers to. Plain objects become
@@ -22,7 +25,8 @@ export function toPinoArgs(args: unknown[]): [Record<string, unknown>, string] |
   for (const a of args) {
     if (typeof a === "string") words.push(a);
     else if (a instanceof Error && !("err" in fields)) fields.err = a;
-    else if (isPlainObject(a)) Object.assign(fields, a);
+    else if (isPlainObject(a))
+      for (const [k, v] of Object.entries(a)) fields[RESERVED.has(k) ? `_${k}` : k] = v;
     else words.push(inspect(a, { breakLength: Infinity, depth: 4 }));
   }
   const msg = words.join(" ");

@@ -8,7 +8,7 @@
  * it on.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { Context, Middleware } from "moleculer";
+import type { Context, Middleware, ServiceBroker } from "moleculer";
 
 const storage = new AsyncLocalStorage<string>();
 
@@ -60,13 +60,18 @@ function tagChannelMessage(next: Send): Send {
   };
 }
 
-/** Moleculer's typings give the hooks the wrapped method's return type instead of the method's. */
-export const RequestContextMiddleware = {
-  name: "RequestContext",
+/** Runs the handlers themselves in the request's storage. */
+const HandlerMiddleware = {
+  name: "RequestContextHandlers",
   localAction: runInRequest,
   localEvent: runInRequest,
   // @moleculer/channels with `context: true` passes a ctx rebuilt from the message headers.
   localChannel: runInRequest,
+};
+
+/** Moleculer's typings give the hooks the wrapped method's return type instead of the method's. */
+export const RequestContextMiddleware = {
+  name: "RequestContext",
   call: inheritRequestId,
   emit: inheritRequestId,
   broadcast: inheritRequestId,
@@ -77,5 +82,10 @@ export const RequestContextMiddleware = {
       const id = packet?.payload?.requestID;
       return typeof id === "string" ? storage.run(id, () => next(cmd, packet)) : next(cmd, packet);
     };
+  },
+  // Options' middlewares come before Moleculer's own (tracing, retries, timeouts...); added
+  // here, after them, the handler wrappers are outermost, so those lines carry the id too.
+  created(broker: ServiceBroker) {
+    broker.middlewares.add(HandlerMiddleware as unknown as Middleware);
   },
 } as unknown as Middleware;

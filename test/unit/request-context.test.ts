@@ -43,7 +43,7 @@ describe("request ids in log lines", () => {
           // Without ctx: the request id goes on all the same.
           await this.broker.call("back.work");
           await (this.broker as any).sendToChannel("work.done", { ok: true });
-          this.logger.info("Request failed", { url: "/x", err: new Error("boom") });
+          this.logger.info("Request failed", { url: "/x", err: new Error("boom"), level: "x" });
           return "ok";
         },
       },
@@ -88,6 +88,7 @@ describe("request ids in log lines", () => {
   it("should keep the fields and the error of console-style log calls", () => {
     const line = lines.find((l) => l.msg === "Request failed");
     expect(line).toMatchObject({ url: "/x", err: { message: "boom", type: "Error" }, requestId: "req-42" });
+    expect([line.level, line._level]).toEqual([30, "x"]); // pino's own keys are not overwritten
     expect(line.time).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 });
