@@ -14,7 +14,7 @@ export interface RouteDoc {
   /** Errors particular to this route; 400/401/403/413/422/429 are derived from the route itself. */
   errors?: Record<number, string>;
   /** Request headers the route reads besides Authorization. */
-  headers?: { name: string; description: string; schema: JsonSchema }[];
+  headers?: { name: string; description: string; required?: boolean; schema: JsonSchema }[];
 }
 
 const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
@@ -312,8 +312,8 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     schema: ref("Order"),
     errors: {
       402: "Payment declined; data.order has status payment_failed",
-      404: "Unknown product",
       409: "Insufficient stock, or a concurrent request with the same Idempotency-Key",
+      422: "Invalid input, an unknown product, no items and an empty cart, or an Idempotency-Key reused with another body",
     },
     headers: [
       {
@@ -355,6 +355,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
       {
         name: "Payment-Signature",
         description: "The provider's HMAC of the raw body",
+        required: true,
         schema: { type: "string" },
       },
     ],

@@ -9,6 +9,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { NOT_BLANK } from "./validator";
 import { OPENAPI_SCHEMAS, ROUTE_DOCS, type JsonSchema, type RouteDoc } from "../contracts/openapi-responses";
 
 export const API_BASE = "/api";
@@ -83,6 +84,8 @@ export function ruleToSchema(rule: unknown): JsonSchema {
       if (r.empty === false && !(s.minLength > 0)) s.minLength = 1;
       if (r.pattern !== undefined)
         s.pattern = r.pattern instanceof RegExp ? r.pattern.source : String(r.pattern);
+      // Trimmed before `min` is checked (lib/validator.ts): a blank string is too short.
+      if (r.trim && s.minLength > 0) s.pattern ??= NOT_BLANK;
       if (Array.isArray(r.enum)) s.enum = r.enum;
       if (r.numeric) s.pattern ??= "^-?[0-9]+(\\.[0-9]+)?$";
       break;
@@ -198,7 +201,7 @@ function operation(alias: string, target: string, def: ActionDef, doc: RouteDoc 
     parameters.push({
       name: h.name,
       in: "header",
-      required: false,
+      required: h.required ?? false,
       description: h.description,
       schema: h.schema,
     });

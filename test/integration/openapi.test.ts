@@ -149,6 +149,24 @@ describe("the OpenAPI document and the docs page", () => {
     expect(me.properties.notifications.properties.sms).toEqual({ type: "boolean" });
   });
 
+  // Schemathesis sends what the document allows: it must say what the validator refuses.
+  it("should say that a trimmed field may not be blank, and that the webhook needs its signature", async () => {
+    const name = op("POST /products").requestBody.content["application/json"].schema.properties.name;
+    expect(name).toMatchObject({ type: "string", minLength: 1, maxLength: 200 });
+    const blank = new RegExp(name.pattern);
+    expect(["   ", "\t\u00a0\ufeff"].some((s) => blank.test(s))).toBe(false);
+    expect(blank.test(" a ")).toBe(true);
+    const signature = op("POST /payments/webhook").parameters.find(
+      (p: any) => p.name === "Payment-Signature",
+    );
+    expect(signature).toMatchObject({ in: "header", required: true });
+    const signup = { email: "blank@shop.test", password: "correct horse" };
+    await expect(broker.call("users.signup", { ...signup, name: " \u00a0 " })).rejects.toMatchObject({
+      name: "ValidationError",
+      data: [expect.objectContaining({ field: "name", type: "stringMin" })],
+    });
+  });
+
   it("should ask for a bearer token exactly where the action requires one, with 401 and 403", () => {
     for (const alias of Object.keys(API_ALIASES)) {
       const auth = action(alias).auth;
