@@ -251,11 +251,5 @@ export const OrderSagaMixin: ServiceSchema = {
         this.recovering = false;
       }
     },
-
-    flushSoon(this: any, id: string) {
-      this.flushOutbox(id).catch((err: unknown) =>
-        this.logger.warn(`Outbox flush of order ${id} failed; the sweep retries.`, String(err)),
-      );
-    },
   },
 };

@@ -55,6 +55,19 @@ export const OutboxMixin: ServiceSchema = {
       await this.updateOneIf({ _id: id, _outbox: { $size: 0 } }, { $set: { _outboxPending: false } });
     },
 
+    /**
+     * flushOutbox without making the caller wait (the events are safe in the document already).
+     * Stopping the service waits for these, so a node going down does not cut one off halfway.
+     */
+    flushSoon(this: any, id: string): void {
+      const flush: Promise<void> = this.flushOutbox(id)
+        .catch((err: unknown) =>
+          this.logger.warn(`Outbox flush of ${id} failed; the sweep retries.`, String(err)),
+        )
+        .finally(() => this.__flushing.delete(flush));
+      this.__flushing.add(flush);
+    },
+
     async publishEvent(this: any, evt: EventEnvelope): Promise<void> {
       // msgID: JetStream drops a second publish of the same event (the write path and the sweep
       // may both flush one document) within its duplicate window.
@@ -74,11 +87,15 @@ export const OutboxMixin: ServiceSchema = {
       }
     },
   },
+  created(this: any) {
+    this.__flushing = new Set<Promise<void>>();
+  },
   async started(this: any) {
     this.__outboxTimer = setInterval(() => void this.sweepOutbox(), SWEEP_MS);
     this.__outboxTimer.unref?.();
   },
   async stopped(this: any) {
     clearInterval(this.__outboxTimer);
+    await Promise.allSettled([...this.__flushing]);
   },
 };

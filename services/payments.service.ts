@@ -246,12 +246,6 @@ const PaymentsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       if (done && to === "failed") this.broker.metrics.increment("payments.declined.total");
       return done;
     },
-
-    flushSoon(id: string) {
-      this.flushOutbox(id).catch((err) =>
-        this.logger.warn(`Outbox flush of payment ${id} failed; the sweep retries.`, String(err)),
-      );
-    },
   },
 
   created() {
