@@ -52,7 +52,7 @@ export function loggerOptions(config: Config, destination?: DestinationStream): 
         sync: true,
         colorize: Boolean(process.stdout.isTTY),
         translateTime: "HH:MM:ss.l",
-        ignore: "nodeID,ns,mod,svc,ver,requestId",
+        ignore: "pid,hostname,nodeID,ns,mod,svc,ver,requestId",
         messageFormat: "{mod}: {msg}{if requestId} [{requestId}]{end}",
       });
   return {
