@@ -1,0 +1,99 @@
+/**
+ * CPU the Kafka bridge costs per record at a steady, checkout-like rate (not a drain): events are
+ * published into JetStream at BENCH_RATE per second for BENCH_SECONDS while one bridge node
+ * forwards them; the CPU of the bridge, nats-server and Kafka's JVM over that window, per record.
+ *   npm run infra:up && npm run bench:bridge-cost
+ * BENCH_LINGERS (5,50): the KAFKA_LINGER_MS of each round; BENCH_RATE (200), BENCH_SECONDS (10);
+ * BENCH_NODE_ARGS: node flags for the bridge process (e.g. --cpu-prof --cpu-prof-dir=DIR).
+ */
+import fs from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { ServiceBroker } from "moleculer";
+import { loadConfig } from "../lib/config";
+import { publish } from "../lib/channels";
+import { brokerOptions } from "../moleculer.config";
+import type { EventEnvelope } from "../contracts";
+import { children, kill, runBench, sleep } from "./support";
+
+const RATE = Number(process.env.BENCH_RATE ?? 200);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const LINGERS = (process.env.BENCH_LINGERS ?? "5,50").split(",");
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+const ns = `bcost${randomUUID().slice(0, 6)}`;
+
+function cpuMs(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+}
+/** The pid of a service started by `npm run infra:up` (scripts/infra keeps them under INFRA_STATE). */
+const infraPid = (s: string) =>
+  Number(fs.readFileSync(`${process.env.INFRA_STATE ?? "/tmp/shop-infra"}/pids/${s}.pid`, "utf8").trim());
+
+function envelope(i: number): EventEnvelope<"order.placed"> {
+  const orderId = randomUUID();
+  return {
+    eventId: randomUUID(),
+    type: "order.placed",
+    version: 1,
+    occurredAt: new Date().toISOString(),
+    key: orderId,
+    data: { orderId, userId: `u${i % 100}`, items: [], total: 1999, currency: "USD" },
+  };
+}
+
+async function round(broker: ServiceBroker, linger: string): Promise<Record<string, number>> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...NODE_ARGS, path.join(__dirname, "..", "bin", "node.js")],
+    {
+      env: {
+        ...process.env,
+        SERVICES: "kafka-bridge",
+        NAMESPACE: ns,
+        LOG_LEVEL: "warn",
+        KAFKA_LINGER_MS: linger,
+      },
+      stdio: "inherit",
+    },
+  );
+  children.push(child);
+  await broker.waitForServices(["kafka-bridge"], 30_000);
+  while (!((await broker.call("kafka-bridge.status")) as any).connected) await sleep(200);
+  const start0: any = await broker.call("kafka-bridge.status");
+  const pids = { bridge: child.pid!, nats: infraPid("nats"), kafka: infraPid("kafka") };
+  const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuMs(p)]));
+  const n = RATE * SECONDS;
+  const t0 = Date.now();
+  for (let i = 0; i < n; i++) {
+    const due = t0 + (i * 1000) / RATE;
+    if (due > Date.now()) await sleep(due - Date.now());
+    publish(broker, "order.placed", envelope(i)).catch((err) => console.error("publish failed:", err));
+  }
+  for (;;) {
+    const s: any = await broker.call("kafka-bridge.status");
+    if (s.produced - start0.produced >= n) break;
+    await sleep(50);
+  }
+  const out: Record<string, number> = {};
+  for (const [k, p] of Object.entries(pids)) out[k] = ((cpuMs(p) - before[k]) * 1000) / n;
+  await kill([child]);
+  return out;
+}
+
+void runBench("bridge-cost", 300_000, async () => {
+  const cfg = loadConfig({ ...process.env, NAMESPACE: ns, NODE_ID: `${ns}-bench`, LOG_LEVEL: "warn" } as any);
+  const broker = new ServiceBroker({ ...brokerOptions(cfg), logger: false });
+  await broker.start();
+  try {
+    for (const linger of LINGERS) {
+      const r = await round(broker, linger);
+      console.log(
+        `linger ${linger} ms, ${RATE} records/s: CPU µs per record: bridge ${r.bridge.toFixed(0)}, nats ${r.nats.toFixed(0)}, kafka ${r.kafka.toFixed(0)}`,
+      );
+    }
+  } finally {
+    await broker.stop();
+  }
+});
