@@ -39,9 +39,9 @@ export interface ListQuery extends ListFilters {
   sort: ProductSort;
 }
 
-/** User text matched literally: every regex metacharacter is escaped. */
+/** User text matched literally: every regex metacharacter is escaped, and NUL too (BSON refuses it in a regex). */
 export function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/\0/g, "\\x00");
 }
 
 /** The store query for a list request. Only values of known fields ever reach it. */

@@ -27,6 +27,9 @@ describe("catalogue rules", () => {
     expect(name.test("anything else")).toBe(false);
     expect(name.flags).toContain("i");
     expect(escapeRegExp("a.b[c]")).toBe("a\\.b\\[c\\]");
+    // Found by Schemathesis on MongoDB: a NUL in `q` failed the query's serialization (500).
+    expect(escapeRegExp("a\0b")).not.toContain("\0");
+    expect(new RegExp(escapeRegExp("a\0.b")).test("xa\0.by")).toBe(true);
   });
 
   it("should build a query only from known filters, always without deleted products", () => {
