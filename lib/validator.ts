@@ -6,6 +6,7 @@
  *   `{"name": null}` reached handlers that stored it or failed on it.
  * - string lengths count characters (code points), as JSON Schema does, not UTF-16 units; with
  *   `trim`, `min` applies to the trimmed value and `max` to the value as sent.
+ * - a number converted from a query string must be written as one (`?page=` is not page 0).
  */
 import { Validators } from "moleculer";
 
@@ -43,11 +44,30 @@ function stringRule(builtin: (...args: any[]) => { sanitized?: boolean; source: 
   };
 }
 
+/**
+ * fastest-validator's number rule, where `convert` takes only a decimal numeral: `Number()`
+ * alone turned `?maxPrice=` into 0, and `0x10` or `1e3` into numbers no client meant.
+ */
+function numberRule(builtin: (...args: any[]) => { sanitized?: boolean; source: string }) {
+  return function (this: any, rule: { schema: Rule; messages: Rule }, path: string, context: unknown) {
+    const inner = builtin.call(this, rule, path, context);
+    if (rule.schema.convert !== true) return inner;
+    const source = `
+      if (typeof value === "string" && !/^-?[0-9]+(\\.[0-9]+)?$/.test(value)) {
+        ${this.makeError({ type: "number", actual: "value", messages: rule.messages })}
+        return value;
+      }
+    `;
+    return { ...inner, source: source + inner.source };
+  };
+}
+
 export class ParamsValidator extends Validators.Fastest {
   constructor() {
     super({ considerNullAsAValue: true } as any);
     const fv = (this as any).validator;
     fv.add("string", stringRule(fv.rules.string));
+    fv.add("number", numberRule(fv.rules.number));
   }
 
   override compile(schema: Params) {

@@ -238,6 +238,16 @@ describe("the catalogue over HTTP, every service in one broker on NeDB", () => {
     expect((await http("GET", "/api/products/no-such-id")).status).toBe(404);
   });
 
+  // Found by Schemathesis: `?maxPrice=` was converted to 0 (and so listed nothing) instead of a 422.
+  it("should refuse an empty or non-decimal number in the query with 422 naming it", async () => {
+    for (const query of ["maxPrice=", "minPrice=0x10", "page=1e1", "pageSize=%20"]) {
+      const res = await http("GET", `/api/products?${query}`);
+      expect([query, res.status]).toEqual([query, 422]);
+      expect(res.body.data.map((e: any) => e.field)).toEqual([query.split("=")[0]]);
+    }
+    expect((await http("GET", "/api/products?maxPrice=100&page=1")).status).toBe(200);
+  });
+
   // Found by Schemathesis: null passed the optional fields of PATCH and was stored as the name, price...
   it("should refuse null in a PATCH or a create with 422 and keep the product as it was", async () => {
     const p = (await admin("POST", "/api/products", { name: "Kept", price: 100, sku: "NUL-1", stock: 1 }))

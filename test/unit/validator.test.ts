@@ -51,4 +51,13 @@ describe("ParamsValidator", () => {
     expect(ok.name).toBe("ab");
     expect(errors({ password: "12345678", name: " \t " })).toEqual(["name:stringMin"]);
   });
+
+  it("converts only decimal numerals to numbers", () => {
+    const page: any = new ParamsValidator().compile({
+      page: { type: "number", integer: true, convert: true, optional: true },
+    });
+    for (const ok of ["2", "-3", "4.0"]) expect([ok, page({ page: ok })]).toEqual([ok, true]);
+    for (const bad of ["", " ", "0x10", "1e3", "Infinity", "2 "])
+      expect([bad, page({ page: bad })]).toEqual([bad, [expect.objectContaining({ type: "number" })]]);
+  });
 });
