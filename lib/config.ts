@@ -199,9 +199,9 @@ export function loadConfig(env: Env = process.env) {
     kafka: {
       batchSize: int(env, "KAFKA_BATCH_SIZE", 100, 1, 100_000),
       /**
-       * At a checkout-like trickle each Kafka request would carry one record; waiting 50 ms lets a
-       * request carry several, which cut the bridge's, NATS's and Kafka's CPU per record ~2x here
-       * (bench/bridge-cost) for up to 50 ms more before a record reaches Kafka.
+       * At most one Kafka request per this period (lib/kafka-batcher.ts): at a checkout-like
+       * stream a request then carries several records, which cut the bridge's, NATS's and Kafka's
+       * CPU per record ~2x here (bench/bridge-cost); a record after a quiet period goes at once.
        */
       lingerMs: int(env, "KAFKA_LINGER_MS", 50, 0, 60_000),
       topicPartitions: int(env, "KAFKA_TOPIC_PARTITIONS", 3, 1, 10_000),

@@ -1,7 +1,10 @@
 /**
  * kafkajs sends one request per `send` call; this groups records into batches of up to
- * `batchSize`, waiting at most `lingerMs` for a batch to fill. Batches go out one at a time so
- * records keep their order, and each caller's promise settles when Kafka acknowledged its record.
+ * `batchSize`, starting at most one batch per `lingerMs`: a record that comes when nothing was
+ * sent for `lingerMs` goes at once (with whatever arrived in the same tick), later ones wait for
+ * the rest of that period and go together. So a trickle is not delayed, and a steady stream costs
+ * one Kafka request per period instead of one per record. Batches go out one at a time so records
+ * keep their order, and each caller's promise settles when Kafka acknowledged its record.
  */
 import type { Message, Producer } from "kafkajs";
 
@@ -16,6 +19,7 @@ export class KafkaBatcher {
   private queue: Pending[] = [];
   private timer?: NodeJS.Timeout;
   private chain: Promise<void> = Promise.resolve();
+  private lastFlush = -Infinity;
 
   constructor(
     private readonly producer: Producer,
@@ -27,7 +31,11 @@ export class KafkaBatcher {
     return new Promise((resolve, reject) => {
       this.queue.push({ topic, message, resolve, reject });
       if (this.queue.length >= this.batchSize) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.lingerMs);
+      else
+        this.timer ??= setTimeout(
+          () => this.flush(),
+          Math.max(0, this.lastFlush + this.lingerMs - Date.now()),
+        );
     });
   }
 
@@ -40,6 +48,7 @@ export class KafkaBatcher {
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.lastFlush = Date.now();
     while (this.queue.length) {
       const batch = this.queue.splice(0, this.batchSize);
       this.chain = this.chain.then(() => this.sendBatch(batch));
