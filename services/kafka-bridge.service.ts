@@ -3,17 +3,25 @@
  * aggregate's records stay in order) and feeds configured Kafka topics back into channels.
  * A channel message is acknowledged only after Kafka acknowledged its record; while Kafka is
  * down the handler keeps retrying and the backlog waits in JetStream.
+ *
+ * In a cluster the bridge takes each stream through a pull consumer in batches
+ * (lib/jetstream-pull.ts), so it wakes once per batch rather than once per event; embedded, it
+ * subscribes to the in-process channels.
  */
 import type { Context, ServiceSchema } from "moleculer";
 import { Kafka, logLevel, type Consumer, type Producer } from "kafkajs";
 import { KafkaTopics, type EventEnvelope, type EventName } from "../contracts";
 import { config } from "../lib/config";
-import { publish, streamName } from "../lib/channels";
+import { ensureStream, publish, streamName } from "../lib/channels";
+import { consumeInBatches } from "../lib/jetstream-pull";
 import { KafkaBatcher } from "../lib/kafka-batcher";
 
 const GROUP = "kafka-bridge";
+/** The durable pull consumer of each stream (a push consumer cannot become one, hence a name of its own). */
+const PULL_GROUP = "kafka-bridge-batches";
 const cfg = config();
 const enabled = Boolean(cfg.kafkaBrokers);
+const pulling = enabled && Boolean(cfg.transporter);
 const outbound = Object.entries(KafkaTopics).filter((e): e is [EventName, string] => e[1] !== null);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -41,21 +49,22 @@ const KafkaBridgeService = {
     },
   },
   // Subscribed only when Kafka is configured: an idle bridge must not take messages it can't send.
-  channels: enabled
-    ? Object.fromEntries(
-        outbound.map(([event, topic]) => [
-          event,
-          {
-            group: GROUP,
-            // Many messages in flight at once, so records can share a batch.
-            maxInFlight: cfg.kafka.batchSize,
-            async handler(this: any, ctx: Context<EventEnvelope>, raw: any) {
-              await this.forward(topic, ctx.params, raw);
+  channels:
+    enabled && !pulling
+      ? Object.fromEntries(
+          outbound.map(([event, topic]) => [
+            event,
+            {
+              group: GROUP,
+              // Many messages in flight at once, so records can share a batch.
+              maxInFlight: cfg.kafka.batchSize,
+              async handler(this: any, ctx: Context<EventEnvelope>, raw: any) {
+                await this.forward(topic, ctx.params, raw);
+              },
             },
-          },
-        ]),
-      )
-    : {},
+          ]),
+        )
+      : {},
   methods: {
     /**
      * Produces one event, retrying until Kafka acknowledges it. A copy of an event already on its
@@ -69,14 +78,52 @@ const KafkaBridgeService = {
         pending = this.produce(topic, evt).finally(() => this.inFlight.delete(evt.eventId));
         this.inFlight.set(evt.eventId, pending);
       }
-      // Still working on it: keeps JetStream from redelivering it while it waits its turn.
-      const keepAlive = setInterval(() => raw?.working?.(), WORKING_EVERY_MS);
+      // Still working on it (the keep-alive timer): JetStream does not redeliver it while it waits.
+      this.waiting.add(raw);
       try {
         await pending;
       } finally {
-        clearInterval(keepAlive);
+        this.waiting.delete(raw);
       }
       this.remember(evt.eventId);
+    },
+
+    /** One message of a pull consumer: acknowledged once Kafka has its record. */
+    async forwardMessage(this: any, topic: string, msg: any) {
+      let evt: EventEnvelope;
+      try {
+        evt = this.broker.channelAdapter.serializer.deserialize(Buffer.from(msg.data));
+      } catch (err) {
+        this.logger.error(`Kafka bridge: message ${msg.seq} on ${topic} is not an event; dropped.`, err);
+        return msg.term();
+      }
+      try {
+        await this.forward(topic, evt, msg);
+        msg.ack();
+      } catch {
+        msg.nak(); // stopping: the next bridge takes it at once
+      }
+    },
+
+    /** Once the channel adapter is connected: one batch consumer per outbound stream. */
+    async startPulling(this: any) {
+      const adapter = this.broker.channelAdapter;
+      while (!adapter.connected && !this.stopping) await sleep(100);
+      for (const [event, topic] of outbound) {
+        if (this.stopping) return;
+        await ensureStream(this.broker, event);
+        void consumeInBatches(adapter.client, adapter.manager, {
+          stream: streamName(adapter.addPrefixTopic(event)),
+          durable: PULL_GROUP,
+          // Room for a few batches, so the next fetch overlaps with the Kafka requests under way.
+          maxInFlight: cfg.kafka.batchSize * 4,
+          lingerMs: cfg.kafka.lingerMs,
+          handle: (msg) => this.forwardMessage(topic, msg),
+          isStopping: () => this.stopping,
+          onError: (err) =>
+            this.logger.warn(`Kafka bridge: consuming ${event} failed; retrying.`, String(err)),
+        });
+      }
     },
 
     async produce(this: any, topic: string, evt: EventEnvelope) {
@@ -85,6 +132,8 @@ const KafkaBridgeService = {
         try {
           await this.batcher.send(topic, record);
           this.state.produced++;
+          this.state.firstProducedAt ??= Date.now();
+          this.state.lastProducedAt = Date.now();
           this.state.connected = true;
           this.broker.metrics.increment("bridge.records.produced", { topic });
           return;
@@ -124,6 +173,10 @@ const KafkaBridgeService = {
           await this.producer.connect();
           this.state.connected = true;
           this.logger.info(`Kafka bridge connected to ${cfg.kafkaBrokers!.join(",")}`);
+          if (pulling)
+            void this.startPulling().catch((err: unknown) =>
+              this.logger.error("Kafka bridge: consumers failed to start.", err),
+            );
           if (cfg.kafka.inbound.length) await this.startInbound();
           return;
         } catch (err: any) {
@@ -188,7 +241,7 @@ const KafkaBridgeService = {
       let total = 0;
       for (const [event] of outbound) {
         const info = await jsm.consumers
-          .info(streamName(adapter.addPrefixTopic(event)), GROUP)
+          .info(streamName(adapter.addPrefixTopic(event)), pulling ? PULL_GROUP : GROUP)
           .catch(() => null);
         if (info) total += info.num_pending + info.num_ack_pending;
       }
@@ -201,6 +254,9 @@ const KafkaBridgeService = {
         enabled,
         connected: enabled && this.state.connected,
         produced: this.state.produced,
+        // Epoch ms of this node's first and latest record: a drain's rate without start-up time.
+        firstProducedAt: this.state.firstProducedAt ?? null,
+        lastProducedAt: this.state.lastProducedAt ?? null,
         failed: this.state.failed,
         backlog: await this.backlog(),
         lastError: this.state.lastError,
@@ -211,6 +267,7 @@ const KafkaBridgeService = {
     this.state = { connected: false, produced: 0, failed: 0, lastError: null };
     this.inFlight = new Map<string, Promise<void>>();
     this.recent = new Set<string>();
+    this.waiting = new Set<any>();
     this.broker.metrics.register({ type: "counter", name: "bridge.records.produced", labelNames: ["topic"] });
     this.broker.metrics.register({ type: "counter", name: "bridge.records.failed", labelNames: ["topic"] });
     this.broker.metrics.register({ type: "gauge", name: "bridge.backlog" });
@@ -231,6 +288,10 @@ const KafkaBridgeService = {
       return;
     }
     void this.connectLoop();
+    // One timer for every message waiting on Kafka rather than one per message.
+    this.keepAliveTimer = setInterval(() => {
+      for (const raw of this.waiting) raw?.working?.();
+    }, WORKING_EVERY_MS);
     // The backlog gauge is read from JetStream: refreshed here so a scrape sees a recent value.
     if (this.broker.isMetricsEnabled())
       (this.backlogTimer = setInterval(() => void this.backlog().catch(() => null), 5000)).unref?.();
@@ -238,6 +299,7 @@ const KafkaBridgeService = {
   async stopped(this: any) {
     this.stopping = true;
     clearInterval(this.backlogTimer);
+    clearInterval(this.keepAliveTimer);
     if (!enabled) return;
     await this.batcher.drain();
     await this.consumer?.disconnect().catch(() => undefined);

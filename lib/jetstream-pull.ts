@@ -1,0 +1,105 @@
+/**
+ * Consuming a JetStream stream in batches through a durable pull consumer. A push consumer (what
+ * @moleculer/channels uses) wakes its process once per message, and on a steady stream that is
+ * most of what a cheap handler costs; here one long poll waits for the first message, then,
+ * after `lingerMs`, whatever else waits comes in one response. The process wakes once per batch,
+ * and a backlog drains in full batches back to back.
+ */
+import {
+  AckPolicy,
+  DeliverPolicy,
+  nanos,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from "nats";
+
+/** How long one idle long poll waits: an idle consumer costs the server a request this often. */
+const POLL_MS = 5_000;
+const ACK_WAIT_MS = 30_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface BatchConsumer {
+  stream: string;
+  durable: string;
+  /** Messages handed out and not yet settled, at most (also the consumer's max_ack_pending). */
+  maxInFlight: number;
+  lingerMs: number;
+  /** Settles the message (ack, nak, or leaves it to be redelivered after the ack wait). */
+  handle(msg: JsMsg): Promise<void>;
+  isStopping(): boolean;
+  onError(err: unknown): void;
+}
+
+/** The durable pull consumer, created with the stream's whole history the first time. */
+export async function ensurePullConsumer(jsm: JetStreamManager, c: BatchConsumer): Promise<void> {
+  const existing = await jsm.consumers.info(c.stream, c.durable).catch(() => null);
+  if (existing) return;
+  await jsm.consumers.add(c.stream, {
+    durable_name: c.durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(ACK_WAIT_MS),
+    max_ack_pending: c.maxInFlight,
+  });
+}
+
+async function take(
+  js: JetStreamClient,
+  c: BatchConsumer,
+  opts: { batch: number; no_wait?: boolean; expires?: number },
+) {
+  const out: JsMsg[] = [];
+  for await (const m of js.fetch(c.stream, c.durable, opts)) out.push(m);
+  return out;
+}
+
+/** Runs until `isStopping()`; messages that arrive after that are handed back at once. */
+export async function consumeInBatches(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  c: BatchConsumer,
+): Promise<void> {
+  await ensurePullConsumer(jsm, c);
+  let inFlight = 0;
+  let slotFreed: () => void = () => undefined;
+  let drained = false;
+  while (!c.isStopping()) {
+    try {
+      // Fetches wait for half the slots to be free: few big fetches rather than many small ones.
+      if (inFlight > c.maxInFlight / 2) {
+        await new Promise<void>((r) => (slotFreed = r));
+        continue;
+      }
+      const batch: JsMsg[] = [];
+      if (drained) {
+        batch.push(...(await take(js, c, { batch: 1, expires: POLL_MS })));
+        if (!batch.length) continue;
+        await sleep(c.lingerMs);
+      }
+      const room = c.maxInFlight - inFlight - batch.length;
+      const rest = room > 0 ? await take(js, c, { batch: room, no_wait: true }) : [];
+      batch.push(...rest);
+      drained = rest.length < room;
+      for (const msg of batch) {
+        if (c.isStopping()) {
+          msg.nak();
+          continue;
+        }
+        inFlight++;
+        void c
+          .handle(msg)
+          .catch(c.onError)
+          .finally(() => {
+            if (--inFlight <= c.maxInFlight / 2) slotFreed();
+          });
+      }
+    } catch (err) {
+      if (c.isStopping()) return;
+      c.onError(err);
+      await sleep(1000);
+      // The consumer may be what went missing (deleted by an operator, a new stream).
+      await ensurePullConsumer(jsm, c).catch(() => undefined);
+    }
+  }
+}
