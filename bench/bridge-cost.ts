@@ -14,8 +14,7 @@ import { ServiceBroker } from "moleculer";
 import { loadConfig } from "../lib/config";
 import { publish } from "../lib/channels";
 import { brokerOptions } from "../moleculer.config";
-import type { EventEnvelope } from "../contracts";
-import { children, kill, runBench, sleep } from "./support";
+import { children, kill, orderPlaced, runBench, sleep } from "./support";
 
 const RATE = Number(process.env.BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -30,18 +29,6 @@ function cpuMs(pid: number): number {
 /** The pid of a service started by `npm run infra:up` (scripts/infra keeps them under INFRA_STATE). */
 const infraPid = (s: string) =>
   Number(fs.readFileSync(`${process.env.INFRA_STATE ?? "/tmp/shop-infra"}/pids/${s}.pid`, "utf8").trim());
-
-function envelope(i: number): EventEnvelope<"order.placed"> {
-  const orderId = randomUUID();
-  return {
-    eventId: randomUUID(),
-    type: "order.placed",
-    version: 1,
-    occurredAt: new Date().toISOString(),
-    key: orderId,
-    data: { orderId, userId: `u${i % 100}`, items: [], total: 1999, currency: "USD" },
-  };
-}
 
 async function round(broker: ServiceBroker, linger: string): Promise<Record<string, number>> {
   const child: ChildProcess = spawn(
@@ -69,7 +56,7 @@ async function round(broker: ServiceBroker, linger: string): Promise<Record<stri
   for (let i = 0; i < n; i++) {
     const due = t0 + (i * 1000) / RATE;
     if (due > Date.now()) await sleep(due - Date.now());
-    publish(broker, "order.placed", envelope(i)).catch((err) => console.error("publish failed:", err));
+    publish(broker, "order.placed", orderPlaced(i)).catch((err) => console.error("publish failed:", err));
   }
   for (;;) {
     const s: any = await broker.call("kafka-bridge.status");

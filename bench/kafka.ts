@@ -10,10 +10,10 @@ import path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { ServiceBroker } from "moleculer";
 import { loadConfig } from "../lib/config";
+import { orderPlaced } from "./support";
 import { publish } from "../lib/channels";
 import { KafkaBatcher } from "../lib/kafka-batcher";
 import { brokerOptions } from "../moleculer.config";
-import type { EventEnvelope } from "../contracts";
 
 const N = Number(process.argv[2] ?? 20_000);
 // The project's settings (KAFKA_BATCH_SIZE, KAFKA_LINGER_MS) for both the raw producer and the bridge.
@@ -22,18 +22,6 @@ const ROUNDS = 3;
 const ns = `bench${randomUUID().slice(0, 6)}`;
 const children: ChildProcess[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function envelope(i: number): EventEnvelope<"order.placed"> {
-  const orderId = randomUUID();
-  return {
-    eventId: randomUUID(),
-    type: "order.placed",
-    version: 1,
-    occurredAt: new Date().toISOString(),
-    key: orderId,
-    data: { orderId, userId: `u${i % 100}`, items: [], total: 1999, currency: "USD" },
-  };
-}
 
 /** The same client, batching and acks as the bridge, fed as fast as it takes records. */
 async function rawProducer(brokers: string[]): Promise<number> {
@@ -44,7 +32,7 @@ async function rawProducer(brokers: string[]): Promise<number> {
   const started = process.hrtime.bigint();
   const pending: Promise<void>[] = [];
   for (let i = 0; i < N; i++) {
-    const e = envelope(i);
+    const e = orderPlaced(i);
     const { key, ...value } = e;
     pending.push(
       batcher.send("order_placed", {
@@ -92,7 +80,7 @@ async function bridge(env: Record<string, string>): Promise<number> {
     for (let i = 0; i < N; i += 500)
       await Promise.all(
         Array.from({ length: Math.min(500, N - i) }, (_, j) =>
-          publish(broker, "order.placed", envelope(i + j)),
+          publish(broker, "order.placed", orderPlaced(i + j)),
         ),
       );
     child = startBridge(env);

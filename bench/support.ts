@@ -1,12 +1,14 @@
 /**
  * Process plumbing the benchmarks share: children started by pid and always killed, temporary
- * directories always removed, free loopback ports, a throwaway nats-server.
+ * directories always removed, free loopback ports, a throwaway nats-server; and a sample event.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import type { EventEnvelope } from "../contracts";
 
 export const children: ChildProcess[] = [];
 const tmpDirs: string[] = [];
@@ -113,4 +115,17 @@ export async function runBench(name: string, deadlineMs: number, run: () => Prom
   }
   console.log(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   process.exit(code);
+}
+
+/** The i-th of a stream of `order.placed` events (100 customers), for the bridge benches. */
+export function orderPlaced(i: number): EventEnvelope<"order.placed"> {
+  const orderId = randomUUID();
+  return {
+    eventId: randomUUID(),
+    type: "order.placed",
+    version: 1,
+    occurredAt: new Date().toISOString(),
+    key: orderId,
+    data: { orderId, userId: `u${i % 100}`, items: [], total: 1999, currency: "USD" },
+  };
 }
