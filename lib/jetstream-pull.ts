@@ -25,6 +25,8 @@ export interface BatchConsumer {
   /** Messages handed out and not yet settled, at most (also the consumer's max_ack_pending). */
   maxInFlight: number;
   lingerMs: number;
+  /** Makes sure the stream exists (run before the consumer is created, again after an error). */
+  prepare(): Promise<void>;
   /** Settles the message (ack, nak, or leaves it to be redelivered after the ack wait). */
   handle(msg: JsMsg): Promise<void>;
   isStopping(): boolean;
@@ -60,12 +62,17 @@ export async function consumeInBatches(
   jsm: JetStreamManager,
   c: BatchConsumer,
 ): Promise<void> {
-  await ensurePullConsumer(jsm, c);
+  let ready = false;
   let inFlight = 0;
   let slotFreed: () => void = () => undefined;
   let drained = false;
   while (!c.isStopping()) {
     try {
+      if (!ready) {
+        await c.prepare();
+        await ensurePullConsumer(jsm, c);
+        ready = true;
+      }
       // Fetches wait for half the slots to be free: few big fetches rather than many small ones.
       if (inFlight > c.maxInFlight / 2) {
         await new Promise<void>((r) => (slotFreed = r));
@@ -98,8 +105,7 @@ export async function consumeInBatches(
       if (c.isStopping()) return;
       c.onError(err);
       await sleep(1000);
-      // The consumer may be what went missing (deleted by an operator, a new stream).
-      await ensurePullConsumer(jsm, c).catch(() => undefined);
+      ready = false; // the stream or the consumer may be what went missing
     }
   }
 }

@@ -109,15 +109,15 @@ const KafkaBridgeService = {
     async startPulling(this: any) {
       const adapter = this.broker.channelAdapter;
       while (!adapter.connected && !this.stopping) await sleep(100);
+      if (this.stopping) return;
       for (const [event, topic] of outbound) {
-        if (this.stopping) return;
-        await ensureStream(this.broker, event);
         void consumeInBatches(adapter.client, adapter.manager, {
           stream: streamName(adapter.addPrefixTopic(event)),
           durable: PULL_GROUP,
           // Room for a few batches, so the next fetch overlaps with the Kafka requests under way.
           maxInFlight: cfg.kafka.batchSize * 4,
           lingerMs: cfg.kafka.lingerMs,
+          prepare: () => ensureStream(this.broker, event),
           handle: (msg) => this.forwardMessage(topic, msg),
           isStopping: () => this.stopping,
           onError: (err) =>
