@@ -19,9 +19,9 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { freePort } from "./support";
 
 const autocannon: (opts: Record<string, unknown>) => Promise<any> = require("autocannon");
 
@@ -41,17 +41,6 @@ function cleanup() {
   fs.rmSync(dataDir, { recursive: true, force: true });
 }
 process.on("exit", cleanup);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
 
 async function startNode(port: number): Promise<string> {
   node = spawn(process.execPath, [path.join(ROOT, "dist", "bin", "node.js")], {

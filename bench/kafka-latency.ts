@@ -10,11 +10,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { ALL_SERVICES } from "../lib/config";
+import { freePort } from "./support";
 
 const ORDERS = Number(process.argv[2] ?? 300);
 const RATE = Number(process.argv[3] ?? 20);
@@ -33,17 +33,6 @@ function need(name: string): string {
   const v = process.env[name];
   if (!v) throw new Error(`${name} is not set: run with --env-file=.infra.env after \`npm run infra:up\``);
   return v;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
 }
 
 function startNode(name: string, services: string[], port: number): void {

@@ -39,6 +39,7 @@ import { performance } from "node:perf_hooks";
 import { ServiceBroker } from "moleculer";
 import { connect, type NatsConnection } from "nats";
 import { EchoService, HELLO, benchBrokerOptions } from "./echo-node";
+import { freePort } from "./support";
 
 const autocannon: (opts: Record<string, unknown>) => Promise<any> = require("autocannon");
 
@@ -153,17 +154,6 @@ function cpuSnapshot(includeSelf: boolean): number {
 }
 
 // ---------------------------------------------------------------- helpers
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForPort(port: number, child: ChildProcess, timeoutMs: number) {
   const until = Date.now() + timeoutMs;
