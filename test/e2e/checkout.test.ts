@@ -3,6 +3,7 @@ import { ALL_SERVICES } from "../../lib/config";
 import { signWebhook } from "../../domain/payments";
 import { observer } from "../support/broker";
 import { Cluster, describeE2E, sleep, waitFor, type NodeProcess } from "../support/cluster";
+import { jsonClient } from "../support/http";
 
 const ADMIN = { email: "checkout-e2e@shop.test", password: "checkout-e2e-password" };
 const SECRET = "e2e-payment-webhook-secret";
@@ -12,11 +13,6 @@ const USERS = 10;
 const { MongoClient } = require("mongodb");
 /** Placed on their own nodes: the saga crosses NATS for every step. */
 const OWN_NODES = ["api", "users", "tokens", "products", "inventory", "payments", "orders"];
-
-interface Res {
-  status: number;
-  body: any;
-}
 
 describeE2E(
   "checkout on a cluster: orders on two nodes, inventory and payments on their own, over NATS and the MongoDB API",
@@ -37,27 +33,7 @@ describeE2E(
       LOG_LEVEL: "warn",
     };
 
-    const http = async (
-      method: string,
-      url: string,
-      body?: unknown,
-      token?: string,
-      headers: Record<string, string> = {},
-      timeoutMs = 30_000,
-    ): Promise<Res> => {
-      const res = await fetch(cluster.baseUrl + url, {
-        method,
-        headers: {
-          ...(body !== undefined ? { "content-type": "application/json" } : {}),
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...headers,
-        },
-        body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
-    };
+    const http = jsonClient(() => cluster.baseUrl);
     const product = async (stock: number, price = 1000) => {
       const res = await http(
         "POST",
@@ -215,7 +191,7 @@ describeE2E(
       const INITIAL = 1500;
       const TOTAL = 1000;
       const p = await product(INITIAL, 100);
-      const final: Res[] = new Array(TOTAL);
+      const final: { status: number; body: any }[] = new Array(TOTAL);
       let attempts = 0;
       let retried = 0;
       let completed = 0;

@@ -7,13 +7,7 @@ import { DbMixin } from "../../mixins/db.mixin";
 import { hashParams } from "../../domain/passwords";
 import { Cluster, describeE2E, freePort, infraEnv, waitFor } from "../support/cluster";
 import { rsaPair } from "../support/fixtures";
-
-interface Res {
-  status: number;
-  body: any;
-  text: string;
-  headers: Headers;
-}
+import { jsonClient } from "../support/http";
 
 /** Reads the cluster's database through the same DbMixin the services use. */
 async function storeReader(cluster: Cluster) {
@@ -45,26 +39,11 @@ describeE2E("identity with users and tokens on other nodes than the two gateways
 
   let seq = 0;
   const uniqueEmail = () => `e2e${Date.now()}-${++seq}@shop.test`;
-  const http = async (
-    gw: number,
-    method: string,
-    path: string,
-    body?: unknown,
-    token?: string,
-  ): Promise<Res> => {
-    const res = await fetch(gateways[gw] + path, {
-      method,
-      headers: {
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-      signal: AbortSignal.timeout(20_000),
-    });
-    const text = await res.text();
-    const parsed = text ? JSON.parse(text) : undefined;
-    for (const k of ["accessToken", "refreshToken"]) if (parsed?.[k]) secrets.add(parsed[k]);
-    return { status: res.status, text, headers: res.headers, body: parsed };
+  /** A request through gateway `gw`; every token it hands out is remembered as a secret. */
+  const http = async (gw: number, method: string, path: string, body?: unknown, token?: string) => {
+    const res = await jsonClient(() => gateways[gw], 20_000)(method, path, body, token);
+    for (const k of ["accessToken", "refreshToken"]) if (res.body?.[k]) secrets.add(res.body[k]);
+    return res;
   };
   const signup = async (gw = 0) => {
     const body = { email: uniqueEmail(), password: `pw-${Math.random().toString(36).slice(2)}`, name: "Eve" };

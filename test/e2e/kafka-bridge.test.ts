@@ -6,6 +6,7 @@ import { ALL_SERVICES } from "../../lib/config";
 import { member } from "../support/broker";
 import { Cluster, describeE2E, infraCtl, sleep, waitFor, type NodeProcess } from "../support/cluster";
 import { TopicReader } from "../support/kafka";
+import { jsonClient } from "../support/http";
 
 const SAMPLE: Partial<Record<EventName, (id: string) => any>> = {
   "user.registered": (id) => ({ userId: id, email: `${id}@example.com`, name: "Ada" }),
@@ -43,11 +44,6 @@ const orderBody = (productId: string, token = "tok_visa", quantity = 1) => ({
   shippingAddress: ADDRESS,
 });
 
-interface Res {
-  status: number;
-  body: any;
-}
-
 function envelope(type: EventName, key: string, data: any = SAMPLE[type]!(key)): EventEnvelope {
   return { eventId: randomUUID(), type, version: 1, occurredAt: new Date().toISOString(), key, data };
 }
@@ -61,19 +57,7 @@ describeE2E("the Kafka bridge on its own node, against the real Kafka 4 broker",
 
   let adminToken: string;
 
-  const http = async (method: string, url: string, body?: unknown, token?: string): Promise<Res> => {
-    const res = await fetch(cluster.baseUrl + url, {
-      method,
-      headers: {
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(60_000),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
+  const http = jsonClient(() => cluster.baseUrl, 60_000);
   const signup = async (tag: string) => {
     const res = await http("POST", "/api/user/signup", {
       email: `kafka-${tag}-${randomUUID().slice(0, 8)}-${cluster.namespace}@shop.test`,

@@ -4,6 +4,7 @@ import type { ServiceBroker } from "moleculer";
 import { ALL_SERVICES } from "../../lib/config";
 import { observer } from "../support/broker";
 import { Cluster, describeE2E, sleep, waitFor, type NodeProcess } from "../support/cluster";
+import { jsonClient } from "../support/http";
 
 const ADMIN = { email: "shutdown-e2e@shop.test", password: "shutdown-e2e-password" };
 const ADDRESS = { name: "Sam", line1: "4 Dock Rd", city: "Ogdenville", postalCode: "67890", country: "US" };
@@ -12,11 +13,6 @@ const LOAD_MS = 8_000;
 const SIGTERM_AFTER_MS = 2_000;
 /** Placed on their own nodes; everything else runs on the "rest" node. */
 const OWN_NODES = ["api", "users", "tokens", "products", "inventory", "payments", "orders", "kafka-bridge"];
-
-interface Res {
-  status: number;
-  body: any;
-}
 
 /** Sends SIGTERM and measures how long the node takes to exit (SIGKILL after 15 s). */
 async function sigterm(node: NodeProcess): Promise<{ code: number | null; ms: number }> {
@@ -41,26 +37,7 @@ describeE2E("graceful shutdown: SIGTERM under load on a cluster over NATS", () =
     LOG_LEVEL: "info",
   };
 
-  const http = async (
-    method: string,
-    url: string,
-    body?: unknown,
-    token?: string,
-    headers: Record<string, string> = {},
-  ): Promise<Res> => {
-    const res = await fetch(cluster.baseUrl + url, {
-      method,
-      headers: {
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...headers,
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
+  const http = jsonClient(() => cluster.baseUrl);
   const ordersNodesUp = () =>
     obs.registry.getServiceList({ onlyAvailable: true }).filter((s: any) => s.name === "orders").length;
 

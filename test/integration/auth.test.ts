@@ -6,17 +6,11 @@ import { kidOf } from "../../lib/auth-tokens";
 import { hashParams } from "../../domain/passwords";
 import { freePort } from "../support/cluster";
 import { rsaPair } from "../support/fixtures";
+import { jsonClient } from "../support/http";
 
 const ADMIN = { email: "root@shop.test", password: "admin-password-1" };
 const ISS = "moleculer-shop";
 const AUD = "moleculer-shop-api";
-
-interface Res {
-  status: number;
-  body: any;
-  headers: Headers;
-  text: string;
-}
 
 /** One gateway-backed node with every identity service, in this process. */
 async function startIdentityNode(env: Record<string, string>) {
@@ -34,25 +28,7 @@ async function startIdentityNode(env: Record<string, string>) {
   const broker = await starting;
   const base = `http://127.0.0.1:${process.env.PORT}`;
   process.env = saved;
-  const http = async (
-    method: string,
-    path: string,
-    body?: unknown,
-    token?: string,
-    headers = {},
-  ): Promise<Res> => {
-    const res = await fetch(base + path, {
-      method,
-      headers: {
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...headers,
-      },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    return { status: res.status, text, headers: res.headers, body: text ? JSON.parse(text) : undefined };
-  };
+  const http = jsonClient(() => base);
   return { broker, http };
 }
 

@@ -4,14 +4,9 @@ import path from "node:path";
 import type { ServiceBroker } from "moleculer";
 import type { startNode } from "../../bin/node";
 import { freePort } from "../support/cluster";
+import { jsonClient } from "../support/http";
 
 const ADMIN = { email: "catalog-admin@shop.test", password: "catalog-admin-pw" };
-
-interface Res {
-  status: number;
-  body: any;
-  location?: string | null;
-}
 
 describe("the catalogue over HTTP, every service in one broker on NeDB", () => {
   let broker: ServiceBroker;
@@ -19,23 +14,7 @@ describe("the catalogue over HTTP, every service in one broker on NeDB", () => {
   let adminToken: string;
   let customerToken: string;
 
-  const http = async (method: string, url: string, body?: unknown, token?: string): Promise<Res> => {
-    const res = await fetch(base + url, {
-      method,
-      headers: {
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    const location = res.headers.get("location");
-    return {
-      status: res.status,
-      body: text ? JSON.parse(text) : undefined,
-      ...(location ? { location } : {}),
-    };
-  };
+  const http = jsonClient(() => base);
   const admin = (method: string, url: string, body?: unknown) => http(method, url, body, adminToken);
   const list = async (query: string) => {
     const res = await http("GET", `/api/products?${query}`);
@@ -133,9 +112,9 @@ describe("the catalogue over HTTP, every service in one broker on NeDB", () => {
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });
-    expect(res.location).toBe(`/api/products/${res.body.id}`);
+    expect(res.headers.get("location")).toBe(`/api/products/${res.body.id}`);
     const stock = await http("GET", `/api/inventory/${res.body.id}`);
-    expect(stock).toEqual({ status: 200, body: { productId: res.body.id, available: 9, reserved: 0 } });
+    expect([stock.status, stock.body]).toEqual([200, { productId: res.body.id, available: 9, reserved: 0 }]);
   });
 
   it("should answer 409 for a taken sku and 422 naming the field for bad bodies, writing nothing", async () => {
@@ -265,7 +244,7 @@ describe("the catalogue over HTTP, every service in one broker on NeDB", () => {
     const p = (await list("q=Reading")).rows[0];
     await http("GET", `/api/products/${p.id}`);
     const put = await admin("PUT", `/api/inventory/${p.id}`, { available: 42 });
-    expect(put).toEqual({ status: 200, body: { productId: p.id, available: 42, reserved: 0 } });
+    expect([put.status, put.body]).toEqual([200, { productId: p.id, available: 42, reserved: 0 }]);
     expect((await http("GET", `/api/products/${p.id}`)).body.available).toBe(42);
     expect((await list("q=Reading")).rows[0].available).toBe(42);
 

@@ -9,15 +9,10 @@ import { keyRecordId, newKeyRecord, bodyHash } from "../../domain/idempotency";
 import { signWebhook } from "../../domain/payments";
 import { freePort } from "../support/cluster";
 import { ADDRESS, DECLINED, VISA, sleep } from "../support/fixtures";
+import { jsonClient } from "../support/http";
 
 const ADMIN = { email: "checkout-admin@shop.test", password: "checkout-admin-pw" };
 const SECRET = "integration-webhook-secret";
-
-interface Res {
-  status: number;
-  body: any;
-  headers: Headers;
-}
 
 describe("checkout over HTTP: carts, orders and payments with every service in one broker on NeDB", () => {
   let broker: ServiceBroker;
@@ -26,25 +21,7 @@ describe("checkout over HTTP: carts, orders and payments with every service in o
   const events: EventEnvelope[] = [];
   let seq = 0;
 
-  const http = async (
-    method: string,
-    url: string,
-    body?: unknown,
-    token?: string,
-    headers: Record<string, string> = {},
-  ): Promise<Res> => {
-    const res = await fetch(base + url, {
-      method,
-      headers: {
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...headers,
-      },
-      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
-  };
+  const http = jsonClient(() => base);
   const signup = async () => {
     const res = await http("POST", "/api/user/signup", {
       email: `buyer${++seq}-${Date.now()}@shop.test`,

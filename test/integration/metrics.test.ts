@@ -10,6 +10,7 @@ import type { ServiceBroker } from "moleculer";
 import type { startNode } from "../../bin/node";
 import { freePort } from "../support/cluster";
 import { ADDRESS, DECLINED, VISA, sleep } from "../support/fixtures";
+import { jsonClient } from "../support/http";
 
 const ADMIN = { email: "metrics-admin@shop.test", password: "metrics-admin-pw" };
 
@@ -67,18 +68,7 @@ describe("GET /metrics with METRICS=1", () => {
   let productId: string;
   let seq = 0;
 
-  const http = async (method: string, url: string, body?: unknown, token?: string) => {
-    const res = await fetch(base + url, {
-      method,
-      headers: {
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
+  const http = jsonClient(() => base);
   const signup = async () => {
     const res = await http("POST", "/api/user/signup", {
       email: `metrics${++seq}-${Date.now()}@shop.test`,
