@@ -21,7 +21,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { freePort } from "./support";
+import { cpuUs, freePort } from "./support";
 
 const autocannon: (opts: Record<string, unknown>) => Promise<any> = require("autocannon");
 
@@ -86,17 +86,10 @@ interface Row {
   cpuUs: number;
 }
 
-/** utime + stime of the node process, in microseconds (Linux /proc). */
-function nodeCpuUs(): number {
-  const fields = fs.readFileSync(`/proc/${node!.pid}/stat`, "utf8").split(") ")[1].split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1e6) / 100;
-}
-
 async function run(scenario: string, opts: Record<string, unknown>, connections = CONNECTIONS): Promise<Row> {
-  const cpu0 = nodeCpuUs();
+  const cpu0 = cpuUs(node!.pid!);
   const r = await autocannon({ duration: SECONDS, connections, ...opts });
-  const cpu = nodeCpuUs() - cpu0;
+  const cpu = cpuUs(node!.pid!) - cpu0;
   return {
     scenario,
     connections,

@@ -14,18 +14,13 @@ import { ServiceBroker } from "moleculer";
 import { loadConfig } from "../lib/config";
 import { publish } from "../lib/channels";
 import { brokerOptions } from "../moleculer.config";
-import { children, kill, orderPlaced, runBench, sleep } from "./support";
+import { children, cpuUs, kill, orderPlaced, runBench, sleep } from "./support";
 
 const RATE = Number(process.env.BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const LINGERS = (process.env.BENCH_LINGERS ?? "5,50").split(",");
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
 const ns = `bcost${randomUUID().slice(0, 6)}`;
-
-function cpuMs(pid: number): number {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-}
 /** The pid of a service started by `npm run infra:up` (scripts/infra keeps them under INFRA_STATE). */
 const infraPid = (s: string) =>
   Number(fs.readFileSync(`${process.env.INFRA_STATE ?? "/tmp/shop-infra"}/pids/${s}.pid`, "utf8").trim());
@@ -50,7 +45,7 @@ async function round(broker: ServiceBroker, linger: string): Promise<Record<stri
   while (!((await broker.call("kafka-bridge.status")) as any).connected) await sleep(200);
   const start0: any = await broker.call("kafka-bridge.status");
   const pids = { bridge: child.pid!, nats: infraPid("nats"), kafka: infraPid("kafka") };
-  const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuMs(p)]));
+  const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuUs(p)]));
   const n = RATE * SECONDS;
   const t0 = Date.now();
   for (let i = 0; i < n; i++) {
@@ -64,7 +59,7 @@ async function round(broker: ServiceBroker, linger: string): Promise<Record<stri
     await sleep(50);
   }
   const out: Record<string, number> = {};
-  for (const [k, p] of Object.entries(pids)) out[k] = ((cpuMs(p) - before[k]) * 1000) / n;
+  for (const [k, p] of Object.entries(pids)) out[k] = (cpuUs(p) - before[k]) / n;
   await kill([child]);
   return out;
 }

@@ -23,7 +23,6 @@
  * BENCH_PRODUCTS (10000), BENCH_RESERVE_MS (4000), BENCH_RESERVE_CONCURRENCY (32).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { ServiceBroker } from "moleculer";
@@ -31,7 +30,7 @@ import { loadService } from "../bin/node";
 import { loadConfig, reloadConfig } from "../lib/config";
 import { brokerOptions } from "../moleculer.config";
 import { HELLO } from "./echo-node";
-import { alive, children, freePort, kill, runBench, startNats, tmpDir } from "./support";
+import { alive, children, cpuUs, freePort, kill, runBench, startNats, tmpDir } from "./support";
 
 const autocannon: (opts: Record<string, unknown>) => Promise<any> = require("autocannon");
 
@@ -209,18 +208,7 @@ interface Row {
   /** CPU of the node processes per request, in µs: what the ratio is when the machine is shared. */
   cpuUs: number;
 }
-
-/** utime + stime of a child process in µs, from /proc (Linux clock ticks of 10 ms). */
-function cpuOf(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) * 10_000;
-  } catch {
-    return NaN;
-  }
-}
-const nodesCpu = () => children.filter(alive).reduce((sum, c) => sum + cpuOf(c.pid!), 0);
+const nodesCpu = () => children.filter(alive).reduce((sum, c) => sum + cpuUs(c.pid!), 0);
 
 function print(row: Row) {
   const ms = (v: number) => (Number.isNaN(v) ? "-" : v.toFixed(1)).padStart(7);

@@ -27,7 +27,6 @@
  * (niceness of the bridge process, default 0), BENCH_VERBOSE=1 (CPU per order of each process).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -35,7 +34,18 @@ import { ServiceBroker } from "moleculer";
 import { loadService } from "../bin/node";
 import { loadConfig, reloadConfig } from "../lib/config";
 import { brokerOptions } from "../moleculer.config";
-import { alive, children, freePort, kill, runBench, reachable, sleep, startNats, tmpDir } from "./support";
+import {
+  alive,
+  children,
+  cpuUs,
+  freePort,
+  kill,
+  reachable,
+  runBench,
+  sleep,
+  startNats,
+  tmpDir,
+} from "./support";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -148,20 +158,9 @@ async function waitReady(base: string, timeoutMs = 60_000) {
   }
   throw new Error(`${base} was not ready after ${timeoutMs} ms`);
 }
-
-/** utime + stime of a process in µs, from /proc (Linux clock ticks of 10 ms). */
-function cpuOf(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) * 10_000;
-  } catch {
-    return 0;
-  }
-}
-const nodesCpu = () => children.filter(alive).reduce((sum, c) => sum + cpuOf(c.pid!), 0);
+const nodesCpu = () => children.filter(alive).reduce((sum, c) => sum + cpuUs(c.pid!), 0);
 const names = new Map<number, string>();
-const perNode = () => new Map(children.filter(alive).map((c) => [c.pid!, cpuOf(c.pid!)]));
+const perNode = () => new Map(children.filter(alive).map((c) => [c.pid!, cpuUs(c.pid!)]));
 
 // ---------------------------------------------------------------- load
 

@@ -129,3 +129,14 @@ export function orderPlaced(i: number): EventEnvelope<"order.placed"> {
     data: { orderId, userId: `u${i % 100}`, items: [], total: 1999, currency: "USD" },
   };
 }
+
+/** utime + stime of a process in µs, from /proc (Linux clock ticks of 10 ms); 0 once it is gone. */
+export function cpuUs(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10_000;
+  } catch {
+    return 0;
+  }
+}
