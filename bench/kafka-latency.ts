@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, logLevel } from "../lib/kafka";
 import { ALL_SERVICES } from "../lib/config";
 import { freePort } from "./support";
 

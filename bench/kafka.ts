@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, logLevel } from "../lib/kafka";
 import { ServiceBroker } from "moleculer";
 import { loadConfig } from "../lib/config";
 import { orderPlaced } from "./support";

@@ -6,7 +6,7 @@
  * one Kafka request per period instead of one per record. Batches go out one at a time so records
  * keep their order, and each caller's promise settles when Kafka acknowledged its record.
  */
-import type { Message, Producer } from "kafkajs";
+import type { Message, Producer } from "./kafka";
 
 interface Pending {
   topic: string;

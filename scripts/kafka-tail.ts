@@ -3,7 +3,7 @@
  * Prints each record of a topic (partition, offset, key, headers, value) as it arrives.
  */
 import { randomUUID } from "node:crypto";
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, logLevel } from "../lib/kafka";
 import { config } from "../lib/config";
 
 async function main() {

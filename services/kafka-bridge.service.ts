@@ -9,7 +9,7 @@
  * subscribes to the in-process channels.
  */
 import type { Context, ServiceSchema } from "moleculer";
-import { Kafka, logLevel, type Consumer, type Producer } from "kafkajs";
+import { Kafka, logLevel, type Consumer, type Producer } from "../lib/kafka";
 import { KafkaTopics, type EventEnvelope, type EventName } from "../contracts";
 import { config } from "../lib/config";
 import { ensureStream, publish, streamName } from "../lib/channels";

@@ -1,5 +1,5 @@
 /** Reads what landed on Kafka topics, for e2e assertions. */
-import { Kafka, logLevel, type Consumer, type KafkaMessage } from "kafkajs";
+import { Kafka, logLevel, type Consumer, type KafkaMessage } from "../../lib/kafka";
 import { randomUUID } from "node:crypto";
 
 export interface SeenRecord {

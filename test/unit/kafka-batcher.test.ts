@@ -1,5 +1,5 @@
 /** How the bridge groups records into Kafka requests (a fake producer records each request). */
-import type { Producer } from "kafkajs";
+import type { Producer } from "../../lib/kafka";
 import { KafkaBatcher } from "../../lib/kafka-batcher";
 
 function fakeProducer() {
