@@ -1,9 +1,9 @@
 /**
  * Consuming a JetStream stream in batches through a durable pull consumer. A push consumer (what
  * @moleculer/channels uses) wakes its process once per message, and on a steady stream that is
- * most of what a cheap handler costs; here one long poll waits for the first message, then,
- * after `lingerMs`, whatever else waits comes in one response. The process wakes once per batch,
- * and a backlog drains in full batches back to back.
+ * most of what a cheap handler costs; here a steady stream comes in one response per `lingerMs`,
+ * an idle stream is waited on with one long poll, and a backlog drains in full batches back to
+ * back. The process wakes once per batch.
  */
 import {
   AckPolicy,
@@ -56,7 +56,13 @@ async function take(
   return out;
 }
 
-/** Runs until `isStopping()`; messages that arrive after that are handed back at once. */
+/**
+ * Runs until `isStopping()`; messages that arrive after that are handed back at once.
+ *
+ * Three modes, from what the last fetch brought: a full fetch (a backlog) fetches again at once;
+ * some messages (a steady stream) wait `lingerMs` and take what came meanwhile, one request per
+ * period; none (idle) waits in a long poll for the next message, then lingers.
+ */
 export async function consumeInBatches(
   js: JetStreamClient,
   jsm: JetStreamManager,
@@ -65,7 +71,7 @@ export async function consumeInBatches(
   let ready = false;
   let inFlight = 0;
   let slotFreed: () => void = () => undefined;
-  let drained = false;
+  let mode: "backlog" | "flowing" | "idle" = "backlog";
   while (!c.isStopping()) {
     try {
       if (!ready) {
@@ -79,15 +85,15 @@ export async function consumeInBatches(
         continue;
       }
       const batch: JsMsg[] = [];
-      if (drained) {
+      if (mode === "idle") {
         batch.push(...(await take(js, c, { batch: 1, expires: POLL_MS })));
         if (!batch.length) continue;
-        await sleep(c.lingerMs);
       }
+      if (mode !== "backlog") await sleep(c.lingerMs);
       const room = c.maxInFlight - inFlight - batch.length;
       const rest = room > 0 ? await take(js, c, { batch: room, no_wait: true }) : [];
       batch.push(...rest);
-      drained = rest.length < room;
+      mode = room > 0 && rest.length === room ? "backlog" : batch.length ? "flowing" : "idle";
       for (const msg of batch) {
         if (c.isStopping()) {
           msg.nak();

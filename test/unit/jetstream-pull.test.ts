@@ -85,6 +85,28 @@ describe("consumeInBatches", () => {
     expect(f.settled.ack).toEqual([1, 2, 3, 4]);
   });
 
+  it("on a steady stream, takes one fetch per linger and no long poll, then long-polls once it is idle", async () => {
+    const f = fakeJetStream();
+    let stop = false;
+    const run = consumeInBatches(f.js, f.jsm, consumer({ isStopping: () => stop, lingerMs: 25 }));
+    await sleep(20); // drained and idle: in a long poll
+    const before = f.fetches.length;
+    for (let n = 1; n <= 40; n++) {
+      f.queue.push(n);
+      await sleep(5);
+    }
+    while (f.settled.ack.length < 40) await sleep(5);
+    const during = f.fetches.slice(before);
+    await sleep(100); // the stream stopped: back to waiting
+    stop = true;
+    await run;
+    expect(f.settled.ack).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    // ~200 ms of messages every ~5 ms: a handful of fetches, all but the first poll without waiting.
+    expect(during.filter((x) => !x.no_wait).length).toBe(0);
+    expect(during.length).toBeLessThanOrEqual(12);
+    expect(f.fetches.slice(before + during.length).some((x) => !x.no_wait)).toBe(true);
+  });
+
   it("hands back at once what it took after being told to stop, handling none of it", async () => {
     const f = fakeJetStream();
     f.queue.push(1, 2, 3);
