@@ -4,6 +4,8 @@
  * forwards them; the CPU of the bridge, nats-server and Kafka's JVM over that window, per record.
  *   npm run infra:up && npm run bench:bridge-cost
  * BENCH_LINGERS (5,50): the KAFKA_LINGER_MS of each round; BENCH_RATE (200), BENCH_SECONDS (10);
+ * BENCH_EVENTS (order.placed,order.paid): the streams the records alternate between, as a
+ * checkout's two records per order do (until 2026-11-28 it was order.placed alone);
  * BENCH_NODE_ARGS: node flags for the bridge process (e.g. --cpu-prof --cpu-prof-dir=DIR).
  */
 import fs from "node:fs";
@@ -11,6 +13,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { ServiceBroker } from "moleculer";
+import type { EventEnvelope, EventName } from "../contracts";
 import { loadConfig } from "../lib/config";
 import { publish } from "../lib/channels";
 import { brokerOptions } from "../moleculer.config";
@@ -19,6 +22,7 @@ import { children, cpuUs, kill, orderPlaced, runBench, sleep } from "./support";
 const RATE = Number(process.env.BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const LINGERS = (process.env.BENCH_LINGERS ?? "5,50").split(",");
+const EVENTS = (process.env.BENCH_EVENTS ?? "order.placed,order.paid").split(",") as EventName[];
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
 const ns = `bcost${randomUUID().slice(0, 6)}`;
 /** The pid of a service started by `npm run infra:up` (scripts/infra keeps them under INFRA_STATE). */
@@ -51,7 +55,10 @@ async function round(broker: ServiceBroker, linger: string): Promise<Record<stri
   for (let i = 0; i < n; i++) {
     const due = t0 + (i * 1000) / RATE;
     if (due > Date.now()) await sleep(due - Date.now());
-    publish(broker, "order.placed", orderPlaced(i)).catch((err) => console.error("publish failed:", err));
+    const event = EVENTS[i % EVENTS.length];
+    publish(broker, event, { ...orderPlaced(i), type: event } as EventEnvelope).catch((err) =>
+      console.error("publish failed:", err),
+    );
   }
   for (;;) {
     const s: any = await broker.call("kafka-bridge.status");
@@ -72,7 +79,7 @@ void runBench("bridge-cost", 300_000, async () => {
     for (const linger of LINGERS) {
       const r = await round(broker, linger);
       console.log(
-        `linger ${linger} ms, ${RATE} records/s: CPU µs per record: bridge ${r.bridge.toFixed(0)}, nats ${r.nats.toFixed(0)}, kafka ${r.kafka.toFixed(0)}`,
+        `linger ${linger} ms, ${RATE} records/s over ${EVENTS.join(" + ")}: CPU µs per record: bridge ${r.bridge.toFixed(0)}, nats ${r.nats.toFixed(0)}, kafka ${r.kafka.toFixed(0)}`,
       );
     }
   } finally {

@@ -25,6 +25,8 @@ export interface BatchConsumer {
   /** Messages handed out and not yet settled, at most (also the consumer's max_ack_pending). */
   maxInFlight: number;
   lingerMs: number;
+  /** Waits out the linger; consumers given one `ticker()` fetch in the same wakeup. */
+  tick?: () => Promise<void>;
   /** Makes sure the stream exists (run before the consumer is created, again after an error). */
   prepare(): Promise<void>;
   /** Settles the message (ack, nak, or leaves it to be redelivered after the ack wait). */
@@ -44,6 +46,16 @@ export async function ensurePullConsumer(jsm: JetStreamManager, c: BatchConsumer
     ack_wait: nanos(ACK_WAIT_MS),
     max_ack_pending: c.maxInFlight,
   });
+}
+
+/**
+ * One timer for several consumers: whoever waits first starts it, the others join it, so their
+ * fetches leave together, their messages come back together and go to Kafka in one request; on a
+ * shared host every wakeup costs more than the work it does (bench/RESULTS.md "Kafka bridge").
+ */
+export function ticker(ms: number): () => Promise<void> {
+  let next: Promise<void> | undefined;
+  return () => (next ??= sleep(ms).then(() => void (next = undefined)));
 }
 
 async function take(
@@ -89,7 +101,7 @@ export async function consumeInBatches(
         batch.push(...(await take(js, c, { batch: 1, expires: POLL_MS })));
         if (!batch.length) continue;
       }
-      if (mode !== "backlog") await sleep(c.lingerMs);
+      if (mode !== "backlog") await (c.tick ? c.tick() : sleep(c.lingerMs));
       const room = c.maxInFlight - inFlight - batch.length;
       const rest = room > 0 ? await take(js, c, { batch: room, no_wait: true }) : [];
       batch.push(...rest);

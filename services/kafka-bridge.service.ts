@@ -13,7 +13,7 @@ import { Kafka, logLevel, type Consumer, type Producer } from "../lib/kafka";
 import { KafkaTopics, type EventEnvelope, type EventName } from "../contracts";
 import { config } from "../lib/config";
 import { ensureStream, publish, streamName } from "../lib/channels";
-import { consumeInBatches } from "../lib/jetstream-pull";
+import { consumeInBatches, ticker } from "../lib/jetstream-pull";
 import { KafkaBatcher } from "../lib/kafka-batcher";
 
 const GROUP = "kafka-bridge";
@@ -110,6 +110,7 @@ const KafkaBridgeService = {
       const adapter = this.broker.channelAdapter;
       while (!adapter.connected && !this.stopping) await sleep(100);
       if (this.stopping) return;
+      const tick = ticker(cfg.kafka.lingerMs);
       for (const [event, topic] of outbound) {
         void consumeInBatches(adapter.client, adapter.manager, {
           stream: streamName(adapter.addPrefixTopic(event)),
@@ -117,6 +118,7 @@ const KafkaBridgeService = {
           // Room for a few batches, so the next fetch overlaps with the Kafka requests under way.
           maxInFlight: cfg.kafka.batchSize * 4,
           lingerMs: cfg.kafka.lingerMs,
+          tick,
           prepare: () => ensureStream(this.broker, event),
           handle: (msg) => this.forwardMessage(topic, msg),
           isStopping: () => this.stopping,

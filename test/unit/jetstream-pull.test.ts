@@ -1,6 +1,6 @@
 /** Batch consumption of a pull consumer, against a fake JetStream that records each fetch. */
 import type { JetStreamClient, JetStreamManager, JsMsg } from "nats";
-import { consumeInBatches, type BatchConsumer } from "../../lib/jetstream-pull";
+import { consumeInBatches, ticker, type BatchConsumer } from "../../lib/jetstream-pull";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -119,5 +119,31 @@ describe("consumeInBatches", () => {
     );
     expect(handled).toBe(0);
     expect(f.settled).toEqual({ ack: [], nak: [1, 2, 3] });
+  });
+
+  it("lets consumers that share a ticker fetch in the same wakeup", async () => {
+    const streams = [fakeJetStream(), fakeJetStream()];
+    const tick = ticker(30);
+    let stop = false;
+    const stamps: number[][] = [[], []];
+    const runs = streams.map((f, i) => {
+      const js = {
+        fetch: (s: string, d: string, o: any) => (
+          o.no_wait && stamps[i].push(Date.now()),
+          f.js.fetch(s, d, o)
+        ),
+      } as unknown as JetStreamClient;
+      return consumeInBatches(js, f.jsm, consumer({ isStopping: () => stop, lingerMs: 30, tick }));
+    });
+    await sleep(10);
+    streams[0].queue.push(1); // wakes the first at once, the second 15 ms later
+    await sleep(15);
+    streams[1].queue.push(2);
+    while (streams.some((f) => f.settled.ack.length < 1)) await sleep(5);
+    stop = true;
+    await Promise.all(runs);
+    // The no-wait fetch after each one's first message: the second joined the first one's timer.
+    const [a, b] = [stamps[0][1], stamps[1][1]];
+    expect(Math.abs(a - b)).toBeLessThan(8);
   });
 });
