@@ -1,8 +1,8 @@
 /**
  * kafkajs sends one request per `send` call; this groups records into batches of up to
- * `batchSize`, starting at most one batch per `lingerMs`: a record that comes when nothing was
- * sent for `lingerMs` goes at once (with whatever arrived in the same tick), later ones wait for
- * the rest of that period and go together. So a trickle is not delayed, and a steady stream costs
+ * `batchSize`, starting about one batch per `lingerMs` at most (never two within 3/4 of it): a
+ * record that comes when nothing was sent for that long goes at once (with whatever arrived in the
+ * same tick), later ones wait for the rest of the period and go together. So a trickle is not delayed, and a steady stream costs
  * one Kafka request per period instead of one per record. Batches go out one at a time so records
  * keep their order, and each caller's promise settles when Kafka acknowledged its record.
  */
@@ -17,7 +17,7 @@ interface Pending {
 
 export class KafkaBatcher {
   private queue: Pending[] = [];
-  private timer?: NodeJS.Timeout;
+  private cancel?: () => void;
   private chain: Promise<void> = Promise.resolve();
   private lastFlush = -Infinity;
 
@@ -31,11 +31,18 @@ export class KafkaBatcher {
     return new Promise((resolve, reject) => {
       this.queue.push({ topic, message, resolve, reject });
       if (this.queue.length >= this.batchSize) this.flush();
-      else
-        this.timer ??= setTimeout(
-          () => this.flush(),
-          Math.max(0, this.lastFlush + this.lingerMs - Date.now()),
-        );
+      else if (!this.cancel) {
+        const wait = this.lastFlush + this.lingerMs - Date.now();
+        // Nearly due (a consumer that fetches once per period comes just before or after it):
+        // goes with this tick's records, rather than waking the process again a moment later.
+        if (wait <= this.lingerMs / 4) {
+          const t = setImmediate(() => this.flush());
+          this.cancel = () => clearImmediate(t);
+        } else {
+          const t = setTimeout(() => this.flush(), wait);
+          this.cancel = () => clearTimeout(t);
+        }
+      }
     });
   }
 
@@ -46,8 +53,8 @@ export class KafkaBatcher {
   }
 
   private flush(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancel?.();
+    this.cancel = undefined;
     this.lastFlush = Date.now();
     while (this.queue.length) {
       const batch = this.queue.splice(0, this.batchSize);
