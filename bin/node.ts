@@ -6,7 +6,6 @@ import http from "node:http";
 import path from "node:path";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { ConfigError, config } from "../lib/config";
-import { setProcessNice } from "../lib/priority";
 import { brokerOptions } from "../moleculer.config";
 
 /** Hard limit on a graceful stop, inside the 10 s an orchestrator allows before SIGKILL. */
@@ -19,9 +18,7 @@ export function loadService(name: string): ServiceSchema {
 
 export async function startNode(): Promise<ServiceBroker> {
   const cfg = config();
-  const unchanged = cfg.nodeNice ? setProcessNice(cfg.nodeNice) : 0;
   const broker = new ServiceBroker(brokerOptions(cfg));
-  if (unchanged) broker.logger.warn(`NODE_NICE=${cfg.nodeNice}: ${unchanged} thread(s) kept their priority.`);
   for (const name of cfg.services) broker.createService(loadService(name));
   await broker.start();
   return broker;

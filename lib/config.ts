@@ -157,8 +157,6 @@ export function loadConfig(env: Env = process.env) {
     port: int(env, "PORT", 3000, 0, 65535),
     transporter: url(env, "TRANSPORTER", ["nats"]),
     services: services(env),
-    /** The niceness this node runs at (lib/priority.ts): raise it for a background node on a shared host. */
-    nodeNice: int(env, "NODE_NICE", 0, 0, 19),
     mongoUri: url(env, "MONGO_URI", ["mongodb", "mongodb+srv"]),
     dataDir: path.resolve(str(env, "DATA_DIR") ?? "./data"),
     kafkaBrokers: hostPorts(env, "KAFKA_BROKERS"),

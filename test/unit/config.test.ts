@@ -10,7 +10,6 @@ describe("configuration from the environment", () => {
     expect(c.rateLimitPerMinute).toBe(600);
     expect(c.authRateLimitPerMinute).toBe(20);
     expect(c.loginMaxFailures).toBe(10);
-    expect(c.nodeNice).toBe(0);
   });
 
   it.each([
@@ -28,8 +27,6 @@ describe("configuration from the environment", () => {
     ["TRACING_URL", "udp://127.0.0.1:6831"],
     ["TRACING_SAMPLE_RATE", "1.5"],
     ["TRACING_SAMPLE_RATE", "half"],
-    ["NODE_NICE", "-5"],
-    ["NODE_NICE", "20"],
   ])("should refuse %s=%s with a message naming the variable", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`\\b${name}\\b`));
