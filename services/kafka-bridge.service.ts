@@ -282,7 +282,9 @@ const KafkaBridgeService = {
     });
     // Idempotence needs one request in flight per connection: records are neither lost nor doubled on retry.
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 }) as Producer;
-    this.batcher = new KafkaBatcher(this.producer, cfg.kafka.batchSize, cfg.kafka.lingerMs);
+    // Pulling, the consumers already take one batch per linger period on one timer: the batcher
+    // sends each at once, rather than on a clock of its own a few ms out of step with theirs.
+    this.batcher = new KafkaBatcher(this.producer, cfg.kafka.batchSize, pulling ? 0 : cfg.kafka.lingerMs);
   },
   started(this: any) {
     if (!enabled) {
