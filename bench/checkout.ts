@@ -12,16 +12,17 @@
  *   each with every order on one hot product vs spread over 1,000 products (target: hot / spread
  *      >= 0.5), interleaved rounds, ratios from the medians;
  *   K  clustered, spread, with vs without a kafka-bridge node publishing every order event to the
- *      Kafka broker on 127.0.0.1:9092 (BENCH_KAFKA_BROKERS; skipped when unreachable); the bridge
- *      is stopped between rounds and, when started again, drains its backlog before the round
- *      (target: with / without >= 0.9).
+ *      Kafka broker on 127.0.0.1:9092 (BENCH_KAFKA_BROKERS; skipped when unreachable); one bridge
+ *      process, frozen (SIGSTOP) for the rounds without it and, when let go again, draining its
+ *      backlog before the round (target: with / without >= 0.9).
  * After each phase: orders counted by the API (admin) against units sold in the catalogue.
  *
  * Every node is a real `dist/bin/node.js` process on the embedded default store (NeDB files):
  * catalogue and stock are seeded once by a child of this file and copied into each node's
  * DATA_DIR. Everything started is killed by pid at the end, also on error or SIGINT/SIGTERM.
  *
- * Environment: BENCH_SECONDS (5), BENCH_ROUNDS (3), BENCH_CONCURRENCY (16), BENCH_ONLY (e,c,k),
+ * Environment: BENCH_SECONDS (5), BENCH_ROUNDS (3), BENCH_K_ROUNDS (6: K's pairs of rounds, each
+ * pair's ratio taken and the median of those reported), BENCH_CONCURRENCY (16), BENCH_ONLY (e,c,k),
  * BENCH_NODE_OPTIONS (added to every node's NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
  * BENCH_KAFKA_LINGER_MS (the bridge's KAFKA_LINGER_MS; default: the project's), BENCH_BRIDGE_NICE
  * (niceness of the bridge process, default 0), BENCH_VERBOSE=1 (CPU per order of each process).
@@ -49,6 +50,12 @@ import {
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/**
+ * K compares two variants whose difference (~5-10 %) is no bigger than what orders/s drifts by
+ * from one 5 s round to the next on this shared machine: more rounds, each with/without pair
+ * compared on its own (the two run back to back), and the median of those ratios.
+ */
+const K_ROUNDS = Number(process.env.BENCH_K_ROUNDS ?? 6);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const ONLY = new Set((process.env.BENCH_ONLY ?? "e,c,k").split(",").map((s) => s.trim()));
 const KAFKA = process.env.BENCH_KAFKA_BROKERS ?? "127.0.0.1:9092";
@@ -336,16 +343,17 @@ async function clustered(seeded: string, withKafka: boolean) {
   return result;
 }
 
-/** The bridge's count of records produced, read through a broker that joins the cluster. */
+/** Waits until the bridge's count of records produced stops moving; its last status. */
 async function bridgeDrained(obs: ServiceBroker) {
-  let last = -1;
+  let last: any = null;
   for (let stable = 0; stable < 4;) {
     const s: any = await obs.call("kafka-bridge.status", {}, { timeout: 3000 }).catch(() => null);
-    if (s?.connected && s.produced === last) stable++;
+    if (s?.connected && s.produced === last?.produced) stable++;
     else stable = 0;
-    last = s?.produced ?? -1;
+    last = s;
     await sleep(250);
   }
+  return last;
 }
 
 async function kafkaRounds(base: string, tokens: string[], common: Record<string, string>) {
@@ -367,38 +375,55 @@ async function kafkaRounds(base: string, tokens: string[], common: Record<string
   };
   const without: Row[] = [];
   const withBridge: Row[] = [];
+  // One bridge for the whole phase, warmed up with the rest of the cluster. "Without" freezes it
+  // (SIGSTOP: no CPU, nothing consumed, its backlog waits in JetStream); "with" lets it go on
+  // (SIGCONT) and drain that backlog first. Until 2026-11-28 every "with" round started a fresh
+  // bridge, which then paid its start-up and JIT warm-up inside the round (a bridge forwarding 240
+  // records/s costs ~490 µs per record over its first 5 s, ~240 over 30 s: bench/bridge-cost).
+  const bridge = startNode("bridge", ["kafka-bridge"], bridgeEnv, BRIDGE_NICE);
+  const signal = (sig: NodeJS.Signals) => alive(bridge) && process.kill(bridge.pid!, sig);
   const measureWith = async (r: number) => {
-    const bridge = startNode(`bridge${r}`, ["kafka-bridge"], bridgeEnv, BRIDGE_NICE);
+    signal("SIGCONT");
     await obs.waitForServices(["kafka-bridge"], 30_000);
     await bridgeDrained(obs);
     withBridge.push(await load(`K with the Kafka bridge #${r}`, base, tokens, spread, SECONDS));
-    await bridgeDrained(obs);
-    await kill([bridge]);
-    await sleep(500);
+    // Publishing is asynchronous: how far Kafka was behind checkout when the load stopped.
+    const ended = Date.now();
+    const atEnd: any = await obs.call("kafka-bridge.status", {}, { timeout: 3000 }).catch(() => null);
+    const done = await bridgeDrained(obs);
+    console.log(
+      `    bridge: ${atEnd?.backlog ?? "?"} records behind when the load stopped, ` +
+        `the last one in Kafka ${Math.max(0, done.lastProducedAt - ended)} ms later`,
+    );
   };
-  const measureWithout = async (r: number) =>
+  const measureWithout = async (r: number) => {
+    signal("SIGSTOP");
     without.push(await load(`K without the Kafka bridge #${r}`, base, tokens, spread, SECONDS));
+  };
   try {
-    // A warm cluster for both variants, and the order alternates (ABBA...): the store grows with
-    // every order placed, so whichever variant always ran second would always meet a bigger one.
-    if (!ONLY.has("c")) await load("K warm-up (not counted)", base, tokens, spread, SECONDS);
-    for (let r = 1; r <= ROUNDS; r++) {
+    await obs.waitForServices(["kafka-bridge"], 30_000);
+    // A warm cluster and bridge for both variants, and the order alternates (ABBA...): the store
+    // grows with every order placed, so whichever variant always ran second would meet a bigger one.
+    await load("K warm-up with the bridge (not counted)", base, tokens, spread, 2 * SECONDS);
+    await bridgeDrained(obs);
+    for (let r = 1; r <= K_ROUNDS; r++) {
       if (r % 2) await measureWithout(r).then(() => measureWith(r));
       else await measureWith(r).then(() => measureWithout(r));
     }
   } finally {
+    signal("SIGCONT"); // a stopped process would not act on SIGTERM
+    await kill([bridge]);
     await obs.stop();
   }
-  return {
-    rps: median(withBridge.map((x) => x.rps)) / median(without.map((x) => x.rps)),
-    cpu: median(without.map((x) => x.cpuUs)) / median(withBridge.map((x) => x.cpuUs)),
-  };
+  const pairs = withBridge.map((w, i) => ({ rps: w.rps / without[i].rps, cpu: without[i].cpuUs / w.cpuUs }));
+  console.log(`    with / without, each pair: ${pairs.map((p) => p.rps.toFixed(2)).join(" ")}`);
+  return { rps: median(pairs.map((p) => p.rps)), cpu: median(pairs.map((p) => p.cpu)) };
 }
 
 async function run() {
   console.log(
     `checkout bench: node ${process.version}, ${os.cpus().length} cpu(s), NeDB, ${CONCURRENCY} clients, ` +
-      `${SECONDS} s rounds x ${ROUNDS}, 1 hot + ${SPREAD} products\n`,
+      `${SECONDS} s rounds x ${ROUNDS} (K: ${K_ROUNDS}), 1 hot + ${SPREAD} products\n`,
   );
   const seeded = tmpDir("bench-co-seed-");
   await new Promise<void>((resolve, reject) => {
@@ -423,7 +448,9 @@ async function run() {
 
   const verdict = (r: number | undefined, target: number) =>
     r === undefined ? "-" : `${r.toFixed(2)}  (target >= ${target}: ${r >= target ? "met" : "MISSED"})`;
-  console.log("\nratios of orders/s (medians of the rounds), and the same from CPU per order:");
+  console.log(
+    "\nratios of orders/s (medians of the rounds; K: of the pairs' ratios), and the same from CPU per order:",
+  );
   console.log(
     `  E embedded, hot / spread            ${verdict(e?.rps, 0.5)}   CPU ${e?.cpu.toFixed(2) ?? "-"}`,
   );
