@@ -4,7 +4,6 @@
  */
 import "../../lib/kafka";
 
- 
 const RequestQueue = require("kafkajs/src/network/requestQueue");
 
 const quiet = { debug() {}, warn() {}, error() {}, info() {} };
