@@ -50,8 +50,7 @@ export async function ensurePullConsumer(jsm: JetStreamManager, c: BatchConsumer
 
 /**
  * One timer for several consumers: whoever waits first starts it, the others join it, so their
- * fetches leave together, their messages come back together and go to Kafka in one request; on a
- * shared host every wakeup costs more than the work it does (bench/RESULTS.md "Kafka bridge").
+ * fetches of a period leave in one write, come back in one read and go to Kafka in one request.
  */
 export function ticker(ms: number): () => Promise<void> {
   let next: Promise<void> | undefined;

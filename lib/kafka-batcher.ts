@@ -2,8 +2,8 @@
  * kafkajs sends one request per `send` call; this groups records into batches of up to
  * `batchSize`, starting about one batch per `lingerMs` at most (never two within 3/4 of it): a
  * record that comes when nothing was sent for that long goes at once (with whatever arrived in the
- * same tick), later ones wait for the rest of the period and go together. So a trickle is not delayed, and a steady stream costs
- * one Kafka request per period instead of one per record. Batches go out one at a time so records
+ * same tick), later ones wait for the rest of the period and go together. So a trickle is not
+ * delayed, and a steady stream costs one Kafka request per period instead of one per record. Batches go out one at a time so records
  * keep their order, and each caller's promise settles when Kafka acknowledged its record.
  */
 import type { Message, Producer } from "./kafka";
@@ -33,8 +33,8 @@ export class KafkaBatcher {
       if (this.queue.length >= this.batchSize) this.flush();
       else if (!this.cancel) {
         const wait = this.lastFlush + this.lingerMs - Date.now();
-        // Nearly due (a consumer that fetches once per period comes just before or after it):
-        // goes with this tick's records, rather than waking the process again a moment later.
+        // Due, or nearly: goes with whatever else arrives in this tick, rather than waking the
+        // process again a moment later (even setTimeout(0) is a 1 ms timer).
         if (wait <= this.lingerMs / 4) {
           const t = setImmediate(() => this.flush());
           this.cancel = () => clearImmediate(t);
