@@ -1,8 +1,8 @@
 /**
  * kafkajs sends one request per `send` call; this groups records into batches of up to
- * `batchSize`, starting about one batch per `lingerMs` at most (never two within 3/4 of it): a
- * record that comes when nothing was sent for that long goes at once (with whatever arrived in the
- * same tick), later ones wait for the rest of the period and go together. So a trickle is not
+ * `batchSize`, starting at most one batch per `lingerMs`: a record that comes when nothing was
+ * sent for `lingerMs` goes at once (with whatever arrived in the same tick), later ones wait for
+ * the rest of that period and go together. So a trickle is not
  * delayed, and a steady stream costs one Kafka request per period instead of one per record. Batches go out one at a time so records
  * keep their order, and each caller's promise settles when Kafka acknowledged its record.
  */
@@ -33,9 +33,9 @@ export class KafkaBatcher {
       if (this.queue.length >= this.batchSize) this.flush();
       else if (!this.cancel) {
         const wait = this.lastFlush + this.lingerMs - Date.now();
-        // Due, or nearly: goes with whatever else arrives in this tick, rather than waking the
-        // process again a moment later (even setTimeout(0) is a 1 ms timer).
-        if (wait <= this.lingerMs / 4) {
+        // Due: goes with whatever else arrives in this tick (setTimeout(0) would be a 1 ms timer,
+        // one more wakeup per batch).
+        if (wait <= 0) {
           const t = setImmediate(() => this.flush());
           this.cancel = () => clearImmediate(t);
         } else {

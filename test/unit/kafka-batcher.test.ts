@@ -56,17 +56,6 @@ describe("KafkaBatcher", () => {
     ]);
   });
 
-  it("sends a record that comes when the period is nearly over in the same tick, without a timer", async () => {
-    const { producer, requests } = fakeProducer();
-    const b = new KafkaBatcher(producer, 100, 50);
-    await Promise.all([b.send("t", record("a")), jest.advanceTimersByTimeAsync(0)]);
-    await jest.advanceTimersByTimeAsync(45);
-    const late = b.send("t", record("b"));
-    await jest.advanceTimersByTimeAsync(0); // not the 5 ms left of the period
-    expect(requests).toEqual([["t:a"], ["t:b"]]);
-    await late;
-  });
-
   it("sends a full batch without waiting", async () => {
     const { producer, requests } = fakeProducer();
     const b = new KafkaBatcher(producer, 3, 60_000);
