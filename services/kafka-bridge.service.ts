@@ -92,7 +92,11 @@ const KafkaBridgeService = {
     async forwardMessage(this: any, topic: string, msg: any) {
       let evt: EventEnvelope;
       try {
-        evt = this.broker.channelAdapter.serializer.deserialize(Buffer.from(msg.data));
+        // A Buffer view of the message's bytes, not a copy: the JSON serializer parses its text.
+        const data: Uint8Array = msg.data;
+        evt = this.broker.channelAdapter.serializer.deserialize(
+          Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+        );
       } catch (err) {
         this.logger.error(`Kafka bridge: message ${msg.seq} on ${topic} is not an event; dropped.`, err);
         return msg.term();
