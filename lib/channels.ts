@@ -43,7 +43,7 @@ const NatsAdapter: new (opts: object) => any = require("@moleculer/channels/src/
  * The JetStream adapter, minus one socket write per message: @moleculer/channels calls
  * `working()` as each message arrives, resetting an ack timer the delivery has just started. On
  * a steady trickle of events that is a write (and a server round) per message for nothing;
- * handlers that run long call `working()` themselves (the Kafka bridge, notifications).
+ * handlers that run long call `working()` themselves (notifications).
  */
 export class JetStreamAdapter extends NatsAdapter {
   createConsumerHandler(chan: unknown) {

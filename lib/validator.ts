@@ -1,6 +1,6 @@
 /**
- * The params validator: fastest-validator, with two rules of the contract (API.md, OpenAPI) that
- * it does not follow by itself:
+ * The params validator: fastest-validator, with three rules of the contract (API.md, OpenAPI)
+ * that it does not follow by itself:
  * - null is a value like any other: it passes only a rule marked `nullable: true`. By default
  *   fastest-validator lets null through wherever a field is optional, as if absent, so
  *   `{"name": null}` reached handlers that stored it or failed on it.
