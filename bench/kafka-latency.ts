@@ -14,7 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { Kafka, logLevel } from "../lib/kafka";
 import { ALL_SERVICES } from "../lib/config";
-import { freePort } from "./support";
+import { freePort, sleep } from "./support";
 
 const ORDERS = Number(process.argv[2] ?? 300);
 const RATE = Number(process.argv[3] ?? 20);
@@ -26,7 +26,6 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-kl-"));
 const ADMIN = { email: "kafka-latency@shop.test", password: "kafka-latency-password" };
 const ADDRESS = { name: "Lat", line1: "1 Bench Rd", city: "Metro", postalCode: "10001", country: "US" };
 const children: ChildProcess[] = [];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 function need(name: string): string {

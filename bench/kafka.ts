@@ -10,7 +10,7 @@ import path from "node:path";
 import { Kafka, logLevel } from "../lib/kafka";
 import { ServiceBroker } from "moleculer";
 import { loadConfig } from "../lib/config";
-import { orderPlaced } from "./support";
+import { orderPlaced, sleep } from "./support";
 import { publish } from "../lib/channels";
 import { KafkaBatcher } from "../lib/kafka-batcher";
 import { brokerOptions } from "../moleculer.config";
@@ -21,7 +21,6 @@ const { batchSize: BATCH, lingerMs: LINGER } = loadConfig(process.env).kafka;
 const ROUNDS = 3;
 const ns = `bench${randomUUID().slice(0, 6)}`;
 const children: ChildProcess[] = [];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The same client, batching and acks as the bridge, fed as fast as it takes records. */
 async function rawProducer(brokers: string[]): Promise<number> {

@@ -13,11 +13,11 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from "nats";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** How long one idle long poll waits: an idle consumer costs the server a request this often. */
 const POLL_MS = 5_000;
 const ACK_WAIT_MS = 30_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface BatchConsumer {
   stream: string;

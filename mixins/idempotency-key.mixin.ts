@@ -22,11 +22,11 @@ import {
   type StoredResponse,
 } from "../domain/idempotency";
 import { invalidField } from "../domain/rule-error";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** How long a request whose key is in use waits for the first one before answering 409. */
 const DUPLICATE_WAIT_MS = 6000;
 const POLL_MS = 50;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Ctx<P> = Context<P, Meta>;
 

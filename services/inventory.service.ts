@@ -33,6 +33,7 @@ import {
   type Settlement,
   type StockDoc,
 } from "../domain/inventory";
+import { setTimeout as sleep } from "node:timers/promises";
 
 const DUPLICATE_WAIT_MS = 5000;
 
@@ -43,7 +44,6 @@ const LEVEL = {
   productId: PRODUCT_ID,
   available: { type: "number", integer: true, min: 0, max: 1e9 },
 } as const;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Store = {
   adapter: any;

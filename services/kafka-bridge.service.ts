@@ -15,6 +15,7 @@ import { config } from "../lib/config";
 import { ensureStream, publish, streamName } from "../lib/channels";
 import { consumeInBatches, ticker } from "../lib/jetstream-pull";
 import { KafkaBatcher } from "../lib/kafka-batcher";
+import { setTimeout as sleep } from "node:timers/promises";
 
 const GROUP = "kafka-bridge";
 /** The durable pull consumer of each stream (a push consumer cannot become one, hence a name of its own). */
@@ -24,7 +25,6 @@ const enabled = Boolean(cfg.kafkaBrokers);
 const pulling = enabled && Boolean(cfg.transporter);
 const outbound = Object.entries(KafkaTopics).filter((e): e is [EventName, string] => e[1] !== null);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Well inside JetStream's 30 s acknowledgement wait. */
 const WORKING_EVERY_MS = 10_000;
 const RECENT_KEPT = 10_000;

@@ -16,6 +16,7 @@ import { publish } from "../lib/channels";
 import { call } from "../lib/typed";
 import { createMessaging, type Email, type Sms } from "../lib/messaging";
 import { DbMixin } from "../mixins/db.mixin";
+import { setTimeout as sleep } from "node:timers/promises";
 
 const cfg = config();
 const DELIVERIES = "notifications.deliveries.total";
@@ -25,7 +26,6 @@ const TEMPLATES = [
   path.join(__dirname, "..", "..", "templates"),
 ].find((d) => fs.existsSync(d))!;
 const LEASE_MS = 120_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Channel = "email" | "sms";
 interface Planned {

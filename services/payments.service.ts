@@ -22,11 +22,11 @@ import {
   type PaymentProvider,
   type WebhookType,
 } from "../domain/payments";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** How long a duplicate charge waits for the first one's capture before answering 503. */
 const WAIT_MS = 8000;
 const ID = { type: "string", min: 1, max: 100 } as const;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type ChargeParams = { orderId: string; userId: string; amount: number; currency: string; token: string };
 type WebhookParams = { id: string; type: WebhookType; data: { chargeId: string; reason?: string } };

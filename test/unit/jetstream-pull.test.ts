@@ -2,7 +2,7 @@
 import type { JetStreamClient, JetStreamManager, JsMsg } from "nats";
 import { consumeInBatches, ticker, type BatchConsumer } from "../../lib/jetstream-pull";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from "../support/fixtures";
 
 function fakeJetStream() {
   const queue: number[] = [];
