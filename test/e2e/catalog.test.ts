@@ -91,6 +91,10 @@ describeE2E(
           .getServiceList({ onlyAvailable: true })
           .filter((s: any) => s.name === "inventory");
         return nodes.length === 2;
+      }).catch((err) => {
+        // Seen twice on freshly started infra, never alone: say which node and why, next time.
+        const state = (n: typeof inv1) => `${n.nodeID} running=${n.running}\n${n.output.slice(-3000)}`;
+        throw new Error(`${err.message}\n----- ${state(inv1)}\n----- ${state(inv2)}`);
       });
       const login = await gw1("POST", "/api/user/login", ADMIN);
       expect(login.status).toBe(200);
