@@ -237,7 +237,7 @@ mailpit_start() {
   mkdir -p "$dir"
   start_daemon mailpit "$MAILPIT_BIN" --smtp "$INFRA_HOST:$MAILPIT_SMTP_PORT" \
     --listen "$INFRA_HOST:$MAILPIT_HTTP_PORT" --smtp-auth-accept-any --smtp-auth-allow-insecure \
-    --database "$dir/mailpit.db" --disable-version-check --smtp-disable-rdns
+    --database "$dir/mailpit.db" --max 20000 --disable-version-check --smtp-disable-rdns
 }
 
 mailpit_probe() {
