@@ -53,6 +53,7 @@ export interface ProductEventData {
   currency: string;
   category: string;
   active: boolean;
+  variants: Array<{ variantId: string; sku: string; price: number; active: boolean }>;
 }
 
 /** What travels on a channel and, unchanged, as a Kafka record value. */
@@ -193,7 +194,28 @@ export const CacheClean = { products: "cache.clean.products" } as const;
 
 export type ProductSort = "price" | "-price" | "name" | "-name" | "createdAt" | "-createdAt";
 
-/** API.md `product`; `available` = units in stock not reserved, from inventory. */
+export interface ProductOption {
+  name: string;
+  values: string[];
+}
+
+/** API.md `variant`: stock is per variant; a simple product's one variant has the product's id. */
+export interface Variant {
+  id: string;
+  sku: string;
+  title: string;
+  options: Record<string, string>;
+  price: number;
+  currency: string;
+  prices: Record<string, number>;
+  available: number;
+  active: boolean;
+}
+
+/**
+ * API.md `product`; `price` is its lowest active variant price and `available` the sum over its
+ * active variants (units in stock not reserved, from inventory).
+ */
 export interface Product {
   id: string;
   sku: string;
@@ -201,22 +223,36 @@ export interface Product {
   description: string;
   price: number;
   currency: string;
+  prices: Record<string, number>;
   category: string;
   images: string[];
   active: boolean;
   available: number;
+  options: ProductOption[];
+  variants: Variant[];
   createdAt: string;
   updatedAt: string;
+}
+
+export interface VariantInput {
+  sku: string;
+  options: Record<string, string>;
+  price?: number;
+  prices?: Record<string, number>;
+  stock?: number;
 }
 
 export interface ProductInput {
   name: string;
   price: number;
   currency?: string;
+  prices?: Record<string, number>;
   description?: string;
   category?: string;
   sku?: string;
   images?: string[];
+  options?: ProductOption[];
+  variants?: VariantInput[];
 }
 
 export interface ProductListParams {

@@ -3,8 +3,9 @@
  * math, and the shapes a product takes in responses and events.
  */
 import { randomBytes } from "node:crypto";
-import type { Product, ProductEventData, ProductSort } from "../contracts";
+import type { Product, ProductEventData, ProductOption, ProductSort, Variant } from "../contracts";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./paging";
+import { productAvailable, productPrice, variantTitle } from "./variants";
 
 export const DEFAULT_SORT: ProductSort = "-createdAt";
 export const PRODUCT_SORTS: readonly ProductSort[] = [
@@ -18,11 +19,61 @@ export const PRODUCT_SORTS: readonly ProductSort[] = [
 export const DEFAULT_CURRENCY = "USD";
 export const DEFAULT_CATEGORY = "uncategorized";
 
-/** The stored document: the product plus soft-delete and optimistic-concurrency fields. */
-export interface ProductDoc extends Omit<Product, "id" | "available"> {
+/** A variant as stored inside its product; no `price` means the product's base price. */
+export interface VariantDoc {
+  id: string;
+  sku: string;
+  options: Record<string, string>;
+  price?: number;
+  prices?: Record<string, number>;
+  active: boolean;
+}
+
+/**
+ * The stored document: the product plus soft-delete and optimistic-concurrency fields. `price`
+ * is the shown (lowest active variant) price, so filters and sorts read one field; `basePrice`
+ * what variants without a price of their own take. `skus` holds every SKU of the product and
+ * its variants under one unique index. Documents stored before variants existed have none of
+ * `basePrice`, `variants`, `options` or `skus`: they read as one default variant.
+ */
+export interface ProductDoc extends Omit<Product, "id" | "available" | "variants" | "options" | "prices"> {
   _id: string;
   deleted: boolean;
   version: number;
+  basePrice?: number;
+  prices?: Record<string, number>;
+  options?: ProductOption[];
+  variants?: VariantDoc[];
+  skus?: string[];
+}
+
+/** A product's variants; a product stored without any has one default variant with its own id. */
+export function variantsOf(doc: ProductDoc): VariantDoc[] {
+  return doc.variants?.length ? doc.variants : [{ id: doc._id, sku: doc.sku, options: {}, active: true }];
+}
+
+export function basePriceOf(doc: Pick<ProductDoc, "basePrice" | "price">): number {
+  return doc.basePrice ?? doc.price;
+}
+
+/** A variant's price in the product's currency, and in the others (its own over the product's). */
+export function variantPrices(
+  doc: ProductDoc,
+  v: VariantDoc,
+): { price: number; prices: Record<string, number> } {
+  const prices = { ...doc.prices, ...v.prices };
+  delete prices[doc.currency];
+  return { price: v.price ?? basePriceOf(doc), prices };
+}
+
+/** The derived fields a write must store with the variants: shown price and every SKU. */
+export function derivedFields(doc: ProductDoc): Pick<ProductDoc, "price" | "skus"> {
+  const variants = variantsOf(doc);
+  const priced = variants.map((v) => ({ ...v, price: variantPrices(doc, v).price }));
+  return {
+    price: productPrice(basePriceOf(doc), priced),
+    skus: [...new Set([doc.sku, ...variants.map((v) => v.sku)])],
+  };
 }
 
 export interface ListFilters {
@@ -100,38 +151,58 @@ export function deletedSku(doc: Pick<ProductDoc, "_id" | "sku">): string {
   return `${doc.sku}~deleted~${doc._id}`;
 }
 
-export type CatalogEntry = Omit<Product, "available">;
+/** A product as answered, before inventory adds `available` to it and its variants. */
+export type CatalogEntry = Omit<Product, "available" | "variants"> & {
+  variants: Omit<Variant, "available">[];
+};
 
 /** The response shape without `available`, which comes from inventory. */
 export function toEntry(doc: ProductDoc): CatalogEntry {
+  const options = doc.options ?? [];
+  const variants = variantsOf(doc).map((v) => ({
+    id: v.id,
+    sku: v.sku,
+    title: variantTitle(options, v.options),
+    options: v.options,
+    ...variantPrices(doc, v),
+    currency: doc.currency,
+    active: v.active,
+  }));
   return {
     id: doc._id,
     sku: doc.sku,
     name: doc.name,
     description: doc.description,
-    price: doc.price,
+    price: productPrice(basePriceOf(doc), variants),
     currency: doc.currency,
+    prices: doc.prices ?? {},
     category: doc.category,
     images: doc.images,
     active: doc.active,
+    options,
+    variants,
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
   };
 }
 
-export function withAvailable(entry: CatalogEntry, available: number): Product {
-  return { ...entry, available };
+/** Adds each variant's units in stock (0 when inventory has none) and their sum over active ones. */
+export function withAvailable(entry: CatalogEntry, available: Map<string, number>): Product {
+  const variants = entry.variants.map((v) => ({ ...v, available: available.get(v.id) ?? 0 }));
+  return { ...entry, variants, available: productAvailable(variants) };
 }
 
 export function productEventData(doc: ProductDoc): ProductEventData {
+  const entry = toEntry(doc);
   return {
     productId: doc._id,
     sku: doc.sku,
     name: doc.name,
-    price: doc.price,
+    price: entry.price,
     currency: doc.currency,
     category: doc.category,
     active: doc.active,
+    variants: entry.variants.map((v) => ({ variantId: v.id, sku: v.sku, price: v.price, active: v.active })),
   };
 }
 

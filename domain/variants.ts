@@ -9,18 +9,9 @@ export const MAX_OPTION_VALUES = 50;
 export const MAX_VARIANTS = 100;
 export const DEFAULT_TITLE = "Default";
 
-export interface ProductOption {
-  name: string;
-  values: string[];
-}
+import type { ProductOption, VariantInput } from "../contracts";
 
-export interface VariantInput {
-  sku: string;
-  options: Record<string, string>;
-  price?: number;
-  prices?: Record<string, number>;
-  stock?: number;
-}
+export type { ProductOption, VariantInput };
 
 /** The part of a stored variant these rules read. */
 export interface VariantLike {

@@ -34,21 +34,39 @@ import {
   productQuery,
   sortSpec,
   toEntry,
+  derivedFields,
   withAvailable,
   type CatalogEntry,
   type ProductDoc,
+  type VariantDoc,
 } from "../domain/catalog";
+import { checkOptions, checkVariants, extendOptions, type Problem } from "../domain/variants";
+import {
+  MONEY,
+  OPTION,
+  PRICES,
+  SKU,
+  STOCK,
+  VARIANT,
+  VariantsMixin,
+  invalid,
+  type VariantsMethods,
+} from "../mixins/product-variants.mixin";
 
 const CAS_ATTEMPTS = 10;
 
 const FIELDS = {
   name: { type: "string", trim: true, min: 1, max: 200 },
-  price: { type: "number", integer: true, min: 0, max: 1e12 },
+  price: MONEY,
   currency: { type: "string", pattern: "^[A-Z]{3}$", optional: true },
+  prices: { ...PRICES, optional: true },
   description: { type: "string", max: 5000, optional: true },
   category: { type: "string", trim: true, min: 1, max: 100, optional: true },
-  sku: { type: "string", trim: true, pattern: "^[A-Za-z0-9._-]{1,64}$", optional: true },
+  sku: { ...SKU, optional: true },
   images: { type: "array", items: { type: "url" }, max: 20, optional: true },
+  // Limits past the validator's (3 options, 100 variants) are checked in domain/variants.ts,
+  // which names the field; the caps here only keep an absurd body from being walked.
+  options: { type: "array", items: OPTION, max: 10, optional: true },
 } as const;
 const asOptional = <T extends Record<string, object>>(fields: T) =>
   Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, { ...v, optional: true }]));
@@ -63,22 +81,21 @@ type Store = {
   pushOutbox(update: object, events: any[]): object;
   flushOutbox(id: string): Promise<void>;
 };
-interface Methods extends CachedReadsMethods {
+interface Methods extends CachedReadsMethods, VariantsMethods {
   countProducts(query: object): Promise<number>;
   load(id: string): Promise<ProductDoc>;
-  casWrite(
-    id: string,
-    change: (doc: ProductDoc) => { set: Partial<ProductDoc>; event: "updated" | "deleted" } | null,
-  ): Promise<ProductDoc>;
   withAvailability(ctx: Context, entries: CatalogEntry[]): Promise<Product[]>;
+  migrateSkus(): Promise<number>;
 }
 
 function notFound(id: string) {
   return new Errors.MoleculerClientError("Product not found", 404, "NOT_FOUND", { id });
 }
-function skuTaken(sku: string | undefined) {
-  return new Errors.MoleculerClientError("SKU is already taken", 409, "SKU_TAKEN", { sku });
+function skuTaken(skus: string[]) {
+  return new Errors.MoleculerClientError("SKU is already taken", 409, "SKU_TAKEN", { skus });
 }
+/** getMany takes 100 ids a call; a page of products with many variants asks in several. */
+const LEVELS_PER_CALL = 100;
 
 const ProductsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
   name: "products",
@@ -87,12 +104,15 @@ const ProductsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       collection: "products",
       indexes: [
         { fields: { sku: 1 }, unique: true },
+        // One index for the SKUs of products and variants alike (each document lists its own).
+        { fields: { skus: 1 }, unique: true, sparse: true },
         { fields: { category: 1, price: 1 } },
         { fields: { createdAt: -1 } },
       ],
     }),
     OutboxMixin,
     CachedReadsMixin({ event: CacheClean.products, pattern: "products.**" }),
+    VariantsMixin,
   ],
 
   actions: {
@@ -138,35 +158,59 @@ const ProductsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       params: {
         $$strict: true,
         ...FIELDS,
-        stock: { type: "number", integer: true, min: 0, max: 1e9, optional: true },
+        stock: STOCK,
+        variants: { type: "array", items: VARIANT, max: 1000, optional: true },
       },
       async handler(ctx: Context<ProductInput & { stock?: number }, Meta>): Promise<Product> {
-        const { stock = 0, ...input } = ctx.params;
+        const { stock, options = [], variants: inputs = [], ...input } = ctx.params;
+        const problems: Problem[] = [...checkOptions(options), ...checkVariants(options, inputs)];
+        if (options.length && !inputs.length)
+          problems.push({
+            field: "variants",
+            type: "required",
+            message: "A product with options needs variants",
+          });
+        if (options.length && stock !== undefined)
+          problems.push({ field: "stock", type: "forbidden", message: "Stock is set per variant" });
+        if (problems.length) throw invalid(problems);
         const now = new Date().toISOString();
-        const doc: ProductDoc = {
-          _id: randomUUID(),
+        const _id = randomUUID();
+        const variants: VariantDoc[] | undefined = options.length
+          ? inputs.map(({ stock: _stock, ...v }) => ({ id: randomUUID(), ...v, active: true }))
+          : undefined;
+        const base: ProductDoc = {
+          _id,
           sku: input.sku ?? generateSku(),
           name: input.name,
           description: input.description ?? "",
           price: input.price,
+          basePrice: input.price,
           currency: input.currency ?? DEFAULT_CURRENCY,
+          prices: input.prices ?? {},
           category: input.category ?? DEFAULT_CATEGORY,
           images: input.images ?? [],
+          options,
+          ...(variants ? { variants } : {}),
           active: true,
           deleted: false,
           version: 1,
           createdAt: now,
           updatedAt: now,
         };
+        const doc: ProductDoc = { ...base, ...derivedFields(base) };
         const evt = this.newEvent(Events.productCreated, doc._id, productEventData(doc));
         try {
           await this.adapter.insert({ ...doc, ...this.withOutbox([evt]) });
         } catch (err) {
-          throw isDuplicateKey(err) ? skuTaken(doc.sku) : err;
+          throw isDuplicateKey(err) ? skuTaken(doc.skus!) : err;
         }
-        let level;
+        const stocks = variants
+          ? variants.map((v, i) => [v.id, inputs[i].stock ?? 0] as const)
+          : [[_id, stock ?? 0] as const];
         try {
-          level = await call(ctx, "inventory.init", { productId: doc._id, available: stock });
+          await Promise.all(
+            stocks.map(([productId, available]) => call(ctx, "inventory.init", { productId, available })),
+          );
         } catch (err) {
           // Undo: a product whose stock could not be set is not created (its event goes with it).
           await this.adapter.removeById(doc._id);
@@ -176,18 +220,29 @@ const ProductsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
         await this.flushOutbox(doc._id);
         ctx.meta.$statusCode = 201;
         ctx.meta.$location = `/api/products/${doc._id}`;
-        return withAvailable(toEntry(doc), level.available);
+        return withAvailable(toEntry(doc), new Map(stocks));
       },
     },
 
     update: {
       auth: "admin",
       params: { $$strict: true, id: ID, ...asOptional(FIELDS) },
-      async handler(ctx: Context<Partial<ProductInput> & { id: string }, Meta>): Promise<Product> {
-        const { id, ...fields } = ctx.params;
-        const doc = await this.casWrite(id, () =>
-          Object.keys(fields).length ? { set: fields, event: "updated" } : null,
-        );
+      async handler(
+        ctx: Context<Partial<Omit<ProductInput, "variants">> & { id: string }, Meta>,
+      ): Promise<Product> {
+        const { id, price, options, ...fields } = ctx.params;
+        const doc = await this.casWrite(id, (cur) => {
+          const set: Partial<ProductDoc> = {
+            ...fields,
+            ...(price !== undefined ? { basePrice: price } : {}),
+          };
+          if (options) {
+            const merged = extendOptions(cur.options ?? [], options);
+            if (merged.some((o) => "field" in o)) throw invalid(merged as Problem[]);
+            set.options = merged as ProductDoc["options"];
+          }
+          return Object.keys(set).length ? { set, event: "updated" } : null;
+        });
         return (await this.withAvailability(ctx, [toEntry(doc)]))[0];
       },
     },
@@ -197,7 +252,7 @@ const ProductsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       params: { $$strict: true, id: ID },
       async handler(ctx: Context<{ id: string }, Meta>): Promise<null> {
         await this.casWrite(ctx.params.id, (doc) => ({
-          set: { deleted: true, active: false, sku: deletedSku(doc) },
+          set: { deleted: true, active: false, sku: deletedSku(doc), skus: [] },
           event: "deleted",
         }));
         ctx.meta.$statusCode = 204;
@@ -235,7 +290,10 @@ const ProductsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
         const doc = await this.load(id);
         const planned = change(doc);
         if (!planned) return doc;
-        const set = { ...planned.set, version: doc.version + 1, updatedAt: new Date().toISOString() };
+        const changed = { ...planned.set, version: doc.version + 1, updatedAt: new Date().toISOString() };
+        // A deleted product keeps no SKU; any other change may move the shown price or the SKUs.
+        const set =
+          planned.event === "deleted" ? changed : { ...changed, ...derivedFields({ ...doc, ...changed }) };
         const evt =
           planned.event === "deleted"
             ? this.newEvent(Events.productDeleted, id, { productId: id })
@@ -247,7 +305,7 @@ const ProductsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
             this.pushOutbox({ $set: set }, [evt]),
           );
         } catch (err) {
-          throw isDuplicateKey(err) ? skuTaken(planned.set.sku) : err;
+          throw isDuplicateKey(err) ? skuTaken(set.skus ?? []) : err;
         }
         if (!written) continue;
         await this.announceChange();
@@ -259,10 +317,30 @@ const ProductsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
 
     async withAvailability(ctx: Context, entries: CatalogEntry[]): Promise<Product[]> {
       if (!entries.length) return [];
-      const levels = await call(ctx, "inventory.getMany", { productIds: entries.map((e) => e.id) });
+      const ids = entries.flatMap((e) => e.variants.map((v) => v.id));
+      const calls = [];
+      for (let i = 0; i < ids.length; i += LEVELS_PER_CALL)
+        calls.push(call(ctx, "inventory.getMany", { productIds: ids.slice(i, i + LEVELS_PER_CALL) }));
+      const levels = (await Promise.all(calls)).flat();
       const available = new Map(levels.map((l) => [l.productId, l.available]));
-      return entries.map((e) => withAvailable(e, available.get(e.id) ?? 0));
+      return entries.map((e) => withAvailable(e, available));
     },
+
+    /** Products stored before variants list their SKU under `skus` too; idempotent, once at start. */
+    async migrateSkus(): Promise<number> {
+      const old: ProductDoc[] = await this.adapter.find({ query: { skus: { $exists: false } } });
+      for (const doc of old)
+        await this.updateOneIf(
+          { _id: doc._id, skus: { $exists: false } },
+          { $set: { skus: doc.deleted ? [] : [doc.sku] } },
+        );
+      return old.length;
+    },
+  },
+
+  async started() {
+    const migrated = await this.migrateSkus();
+    if (migrated) this.logger.info(`Listed the SKUs of ${migrated} products stored before variants.`);
   },
 };
 

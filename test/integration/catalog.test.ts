@@ -109,6 +109,21 @@ describe("the catalogue over HTTP, every service in one broker on NeDB", () => {
       images: ["https://cdn.example.com/desk.jpg"],
       active: true,
       available: 9,
+      prices: {},
+      options: [],
+      variants: [
+        {
+          id: res.body.id,
+          sku: "DESK-STAND-1",
+          title: "Default",
+          options: {},
+          price: 49900,
+          currency: "EUR",
+          prices: {},
+          available: 9,
+          active: true,
+        },
+      ],
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });

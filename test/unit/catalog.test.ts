@@ -86,9 +86,12 @@ describe("catalogue rules", () => {
         "id",
         "images",
         "name",
+        "options",
         "price",
+        "prices",
         "sku",
         "updatedAt",
+        "variants",
       ].sort(),
     );
     expect(productEventData(doc)).toEqual({
@@ -99,6 +102,7 @@ describe("catalogue rules", () => {
       currency: "USD",
       category: "home",
       active: true,
+      variants: [{ variantId: "p1", sku: "S1", price: 1999, active: true }],
     });
   });
 });
@@ -265,6 +269,7 @@ describe("the products service", () => {
       currency: "USD",
       category: "ev",
       active: true,
+      variants: [{ variantId: p.id, sku: "EV-1", price: 450, active: true }],
     });
     expect(mine[2].data).toEqual({ productId: p.id });
     for (const e of mine)
