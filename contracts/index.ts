@@ -263,6 +263,8 @@ export interface ProductListParams {
   minPrice?: number;
   maxPrice?: number;
   sort?: ProductSort;
+  inStock?: boolean;
+  options?: Record<string, string>;
 }
 
 export interface StockLevel {

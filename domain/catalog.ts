@@ -81,6 +81,8 @@ export interface ListFilters {
   category?: string;
   minPrice?: number;
   maxPrice?: number;
+  /** `?option.<name>=<value>`: one active variant has every value. */
+  options?: Record<string, string>;
 }
 
 /** A list request with every default applied: also the cache key of its page. */
@@ -93,6 +95,17 @@ export interface ListQuery extends ListFilters {
 /** User text matched literally: every regex metacharacter is escaped, and NUL too (BSON refuses it in a regex). */
 export function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/\0/g, "\\x00");
+}
+
+/**
+ * The store condition for `?option.<name>=<value>`: one active variant must have every value
+ * asked (an $elemMatch, which MongoDB serves from a multikey index on the variants' options and
+ * NeDB evaluates per candidate).
+ */
+export function optionsQuery(wanted: Record<string, string>): Record<string, unknown> {
+  const match: Record<string, unknown> = { active: true };
+  for (const [name, value] of Object.entries(wanted)) match[`options.${name}`] = value;
+  return { variants: { $elemMatch: match } };
 }
 
 /** The store query for a list request. Only values of known fields ever reach it. */
@@ -109,6 +122,7 @@ export function productQuery(f: ListFilters): Record<string, unknown> {
     const pattern = new RegExp(escapeRegExp(f.q), "i");
     query.$or = [{ name: pattern }, { description: pattern }];
   }
+  if (f.options && Object.keys(f.options).length) Object.assign(query, optionsQuery(f.options));
   return query;
 }
 
@@ -129,12 +143,18 @@ export function normalizeList(p: Partial<ListQuery>): ListQuery {
     ...(p.category !== undefined ? { category: p.category } : {}),
     ...(p.minPrice !== undefined ? { minPrice: p.minPrice } : {}),
     ...(p.maxPrice !== undefined ? { maxPrice: p.maxPrice } : {}),
+    ...(p.options && Object.keys(p.options).length ? { options: sortedKeys(p.options) } : {}),
   };
+}
+
+/** The same filter whatever order its keys came in (one cache entry, one query). */
+function sortedKeys(o: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 /** One cache entry per distinct list request (user text included, unambiguously). */
 export function listCacheKey(q: ListQuery): string {
-  return `products.list:${JSON.stringify([q.page, q.pageSize, q.sort, q.q, q.category, q.minPrice, q.maxPrice])}`;
+  return `products.list:${JSON.stringify([q.page, q.pageSize, q.sort, q.q, q.category, q.minPrice, q.maxPrice, q.options])}`;
 }
 
 export function getCacheKey(id: string): string {

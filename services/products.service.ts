@@ -6,33 +6,20 @@
  */
 import { randomUUID } from "node:crypto";
 import { Errors, type Context, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
-import {
-  CacheClean,
-  Events,
-  type Meta,
-  type Page,
-  type Product,
-  type ProductInput,
-  type ProductListParams,
-} from "../contracts";
+import { CacheClean, Events, type Meta, type Product, type ProductInput } from "../contracts";
 import { call } from "../lib/typed";
 import { CachedReadsMixin, type CachedReadsMethods } from "../mixins/cached-reads.mixin";
 import { DbMixin } from "../mixins/db.mixin";
-import { pageWindow, totalPages } from "../domain/paging";
+import { ProductSearchMixin } from "../mixins/product-search.mixin";
 import { OutboxMixin } from "../mixins/outbox.mixin";
 import {
   DEFAULT_CATEGORY,
   DEFAULT_CURRENCY,
-  PRODUCT_SORTS,
   deletedSku,
   generateSku,
   getCacheKey,
   isDuplicateKey,
-  listCacheKey,
-  normalizeList,
   productEventData,
-  productQuery,
-  sortSpec,
   toEntry,
   derivedFields,
   withAvailable,
@@ -82,7 +69,6 @@ type Store = {
   flushOutbox(id: string): Promise<void>;
 };
 interface Methods extends CachedReadsMethods, VariantsMethods {
-  countProducts(query: object): Promise<number>;
   load(id: string): Promise<ProductDoc>;
   withAvailability(ctx: Context, entries: CatalogEntry[]): Promise<Product[]>;
   migrateSkus(): Promise<number>;
@@ -108,40 +94,17 @@ const ProductsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
         { fields: { skus: 1 }, unique: true, sparse: true },
         { fields: { category: 1, price: 1 } },
         { fields: { createdAt: -1 } },
+        // Variant lookups by id (stock changes) and the option filter's $elemMatch.
+        { fields: { "variants.id": 1 }, sparse: true },
       ],
     }),
     OutboxMixin,
     CachedReadsMixin({ event: CacheClean.products, pattern: "products.**" }),
     VariantsMixin,
+    ProductSearchMixin,
   ],
 
   actions: {
-    list: {
-      params: {
-        $$strict: true,
-        page: { type: "number", integer: true, positive: true, convert: true, optional: true },
-        pageSize: { type: "number", integer: true, positive: true, convert: true, optional: true },
-        q: { type: "string", max: 200, optional: true },
-        category: { type: "string", max: 100, optional: true },
-        minPrice: { type: "number", integer: true, min: 0, convert: true, optional: true },
-        maxPrice: { type: "number", integer: true, min: 0, convert: true, optional: true },
-        sort: { type: "enum", values: [...PRODUCT_SORTS], optional: true },
-      },
-      async handler(ctx: Context<ProductListParams, Meta>): Promise<Page<Product>> {
-        const list = normalizeList(ctx.params);
-        return this.cached(listCacheKey(list), async () => {
-          const { page, pageSize } = list;
-          const query = productQuery(list);
-          const [docs, total] = await Promise.all([
-            this.adapter.find({ query, sort: sortSpec(list.sort), ...pageWindow(page, pageSize) }),
-            this.countProducts(query),
-          ]);
-          const rows = await this.withAvailability(ctx, (docs as ProductDoc[]).map(toEntry));
-          return { rows, total, page, pageSize, totalPages: totalPages(total, pageSize) };
-        });
-      },
-    },
-
     get: {
       params: { $$strict: true, id: ID },
       async handler(ctx: Context<{ id: string }, Meta>): Promise<Product> {
@@ -268,12 +231,6 @@ const ProductsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
   },
 
   methods: {
-    async countProducts(query: object): Promise<number> {
-      // moleculer-db counts NeDB documents by copying every match; NeDB's own count does not.
-      const nedb = this.adapter.db;
-      return typeof nedb?.countAsync === "function" ? nedb.countAsync(query) : this.adapter.count({ query });
-    },
-
     async load(id: string): Promise<ProductDoc> {
       const doc: ProductDoc | null = await this.adapter.findById(id);
       if (!doc || doc.deleted) throw notFound(id);
