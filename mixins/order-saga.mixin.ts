@@ -151,8 +151,9 @@ export const OrderSagaMixin: ServiceSchema = {
           return this.advance(d, { step: afterCommit(d.fromCart) });
         }
 
+        // Only what was ordered leaves the cart: lines added since the order was priced stay.
         case "clearCart":
-          await call(via, "carts.clearFor", { userId: d.userId });
+          await call(via, "carts.removeOrdered", { userId: d.userId, orderId, lines: lines(d) });
           return this.advance(d, { step: "done" });
 
         // Compensation of a declined charge: the stock goes back before the 402.
