@@ -34,7 +34,6 @@ export interface SagaMethods {
 
 export interface SagaVars {
   leaseMs: number;
-  crashAfterReserve: boolean;
   recovering?: boolean;
 }
 
@@ -68,7 +67,6 @@ export const OrderSagaMixin: ServiceSchema = {
             };
             return this.advance(d, { step: "done", hidden: true, failure });
           }
-          if (this.crashAfterReserve) process.kill(process.pid, "SIGKILL");
           if (res.state === "pending")
             throw transient("Stock is still being reserved", "RESERVATION_PENDING", { orderId });
           if (res.state !== "reserved") {

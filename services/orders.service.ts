@@ -247,7 +247,6 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
   created() {
     const cfg = config();
     this.leaseMs = cfg.checkout.leaseSeconds * 1000;
-    this.crashAfterReserve = cfg.checkout.faultCrashAfterReserve;
     this.broker.metrics.register({
       type: "counter",
       name: "orders.total",

@@ -1,3 +1,4 @@
+import { ServiceBroker } from "moleculer";
 import type { OrderStatus } from "../../contracts";
 import { MoneyError, commonCurrency, lineTotal, sum } from "../../domain/money";
 import {
@@ -30,6 +31,7 @@ import {
 import { mergeLines, newOrder, outcome, priceLines, shortProducts } from "../../domain/checkout";
 import { RuleError } from "../../domain/rule-error";
 import { ConfigError, DEV_WEBHOOK_SECRET, loadConfig } from "../../lib/config";
+import { FaultMiddleware } from "../support/fault-middleware";
 
 const lamp = { name: "Lamp", price: 1999, currency: "USD" };
 const desk = { name: "Desk", price: 25000, currency: "USD" };
@@ -315,7 +317,6 @@ describe("checkout settings", () => {
     expect(c.checkout).toEqual({
       leaseSeconds: 30,
       paymentWebhookSecret: DEV_WEBHOOK_SECRET,
-      faultCrashAfterReserve: false,
     });
     expect(loadConfig({ CHECKOUT_LEASE_SECONDS: "5" }).checkout.leaseSeconds).toBe(5);
   });
@@ -330,9 +331,34 @@ describe("checkout settings", () => {
   });
 
   it("should accept the crash fault hook only with NODE_ENV=test", () => {
-    expect(
-      loadConfig({ NODE_ENV: "test", FAULT_CRASH_AFTER_RESERVE: "1" }).checkout.faultCrashAfterReserve,
-    ).toBe(true);
-    expect(() => loadConfig({ FAULT_CRASH_AFTER_RESERVE: "1" })).toThrow(/FAULT_CRASH_AFTER_RESERVE/);
+    const env = { FAULT_CRASH_AFTER: "inventory.reserve" };
+    expect(loadConfig({ NODE_ENV: "test", ...env }).faultCrashAfter).toBe("inventory.reserve");
+    expect(loadConfig({}).faultCrashAfter).toBeUndefined();
+    expect(() => loadConfig(env)).toThrow(/FAULT_CRASH_AFTER/);
+  });
+});
+
+describe("the fault middleware (test-only)", () => {
+  let broker: ServiceBroker;
+  const killed: string[] = [];
+
+  beforeAll(async () => {
+    broker = new ServiceBroker({
+      logger: false,
+      middlewares: [FaultMiddleware("inventory.reserve", () => killed.push("inventory.reserve"))],
+    });
+    broker.createService({
+      name: "inventory",
+      actions: { reserve: () => ({ state: "reserved" }), get: () => ({ available: 1 }) },
+    });
+    await broker.start();
+  });
+  afterAll(() => broker.stop());
+
+  it("should kill the node once a call it made to the named action has returned, and not before", async () => {
+    await broker.call("inventory.get");
+    expect(killed).toEqual([]);
+    expect(await broker.call("inventory.reserve")).toEqual({ state: "reserved" });
+    expect(killed).toEqual(["inventory.reserve"]);
   });
 });
