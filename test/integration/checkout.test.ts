@@ -663,6 +663,7 @@ describe("checkout over HTTP: carts, orders and payments with every service in o
         fromCart: false,
         nowMs: Date.now(),
         leaseMs: 0,
+        leaseOwner: "crashed-driver",
       });
       if (step === "charge")
         await broker.call("inventory.reserve", { orderId: d._id, lines: [{ productId, quantity }] });
