@@ -4,7 +4,7 @@
  */
 import http from "node:http";
 import path from "node:path";
-import { ServiceBroker, type ServiceSchema } from "moleculer";
+import { ServiceBroker, type Middleware, type ServiceSchema } from "moleculer";
 import { ConfigError, config } from "../lib/config";
 import { brokerOptions } from "../moleculer.config";
 
@@ -16,9 +16,18 @@ export function loadService(name: string): ServiceSchema {
   return mod.default ?? mod;
 }
 
+/** The test-only fault middleware, when FAULT_CRASH_AFTER asks for it (config allows it only in tests). */
+function faultMiddlewares(action: string | undefined): Middleware[] {
+  if (!action) return [];
+  const { FaultMiddleware } = require(path.join(__dirname, "..", "test", "support", "fault-middleware"));
+  return [FaultMiddleware(action)];
+}
+
 export async function startNode(): Promise<ServiceBroker> {
   const cfg = config();
-  const broker = new ServiceBroker(brokerOptions(cfg));
+  const options = brokerOptions(cfg);
+  options.middlewares = [...(options.middlewares ?? []), ...faultMiddlewares(cfg.faultCrashAfter)];
+  const broker = new ServiceBroker(options);
   for (const name of cfg.services) broker.createService(loadService(name));
   await broker.start();
   return broker;

@@ -396,8 +396,11 @@ export interface Actions {
   "carts.clear": { params: Record<string, never>; result: null };
   /** Internal: the user's cart lines as stored (the checkout prices them itself). */
   "carts.linesOf": { params: { userId: string }; result: { items: ReservationLine[] } };
-  /** Internal, idempotent: empties the user's cart after a checkout from it. */
-  "carts.clearFor": { params: { userId: string }; result: null };
+  /** Internal, idempotent by orderId: takes an order's quantities out of the cart it was placed from. */
+  "carts.removeOrdered": {
+    params: { userId: string; orderId: string; lines: ReservationLine[] };
+    result: null;
+  };
   "orders.place": { params: PlaceOrderParams; result: Order };
   "orders.get": { params: { id: string }; result: Order };
   "orders.list": { params: { page?: number; pageSize?: number; userId?: string }; result: Page<Order> };

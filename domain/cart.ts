@@ -22,6 +22,8 @@ export interface CartDoc {
   _id: string;
   items: CartLine[];
   version: number;
+  /** The latest orders whose lines were taken out of this cart (removeOrdered is idempotent). */
+  ordersRemoved?: string[];
   createdAt: string;
   updatedAt: string;
 }
@@ -75,6 +77,29 @@ export function setQuantity(items: CartLine[], productId: string, quantity: numb
 
 export function removeLine(items: CartLine[], productId: string): CartLine[] {
   return setQuantity(items, productId, 0);
+}
+
+/** How many order ids a cart remembers: a saga re-runs its clearCart step soon, not 20 orders later. */
+export const REMEMBERED_ORDERS = 20;
+
+/**
+ * The cart once an order's lines are taken out: each ordered quantity is subtracted from its
+ * product's line and lines reaching 0 go; anything added since the order was priced stays.
+ */
+export function removeOrdered(
+  items: CartLine[],
+  ordered: readonly { productId: string; quantity: number }[],
+): CartLine[] {
+  const taken = new Map<string, number>();
+  for (const l of ordered) taken.set(l.productId, (taken.get(l.productId) ?? 0) + l.quantity);
+  return items
+    .map((l) => ({ ...l, quantity: l.quantity - (taken.get(l.productId) ?? 0) }))
+    .filter((l) => l.quantity > 0);
+}
+
+/** The order ids to keep after `orderId` was removed, newest last, at most REMEMBERED_ORDERS. */
+export function rememberOrder(remembered: readonly string[] | undefined, orderId: string): string[] {
+  return [...(remembered ?? []), orderId].slice(-REMEMBERED_ORDERS);
 }
 
 export function notInCart(productId: string): RuleError {

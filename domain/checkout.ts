@@ -37,6 +37,11 @@ export interface OrderDoc {
   reason?: string;
   /** Only while the saga runs: a finished order holds no lease. */
   leaseUntil?: number;
+  /**
+   * Fencing token of the driver holding the lease (a fresh id per claim). Every compare-and-set
+   * of a driver names it, so one that lost the order to another can no longer move it.
+   */
+  leaseOwner?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -75,6 +80,8 @@ export function newOrder(o: {
   fromCart: boolean;
   nowMs: number;
   leaseMs: number;
+  /** The fencing token of the driver that creates the order. */
+  leaseOwner: string;
 }): OrderDoc {
   const at = new Date(o.nowMs).toISOString();
   return {
@@ -92,6 +99,7 @@ export function newOrder(o: {
     step: "reserve",
     hidden: false,
     leaseUntil: o.nowMs + o.leaseMs,
+    leaseOwner: o.leaseOwner,
     createdAt: at,
     updatedAt: at,
   };

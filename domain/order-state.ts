@@ -5,7 +5,7 @@
  * Beside it, the checkout saga's own progress (`SagaStep`): which idempotent step a driver runs
  * next. The status is what the customer sees; the step is what is left to do.
  */
-import type { OrderStatus } from "../contracts";
+import type { OrderStatus, ReservationState } from "../contracts";
 import { RuleError } from "./rule-error";
 
 export const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
@@ -58,4 +58,25 @@ export const ACTIVE_STEPS: readonly SagaStep[] = [
 
 export function afterCommit(fromCart: boolean): SagaStep {
   return fromCart ? "clearCart" : "done";
+}
+
+/**
+ * What a driver that resumes an order at `charge` does, by the state of its reservation (null:
+ * inventory refused it, nothing held). Committed means sold: an earlier driver was charged and
+ * committed, so charging again (idempotent: the same payment) moves the order on, never a refund.
+ * Only stock that is gone (refused, released, expired) voids the payment.
+ */
+export function resumedCharge(reservation: ReservationState | null): "charge" | "wait" | "refund" {
+  switch (reservation) {
+    case "reserved":
+    case "committed":
+      return "charge";
+    case "pending":
+      return "wait";
+    case null:
+    case "failed":
+    case "released":
+    case "expired":
+      return "refund";
+  }
 }

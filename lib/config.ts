@@ -193,9 +193,12 @@ export function loadConfig(env: Env = process.env) {
       /** How long a checkout driver owns an order before another node may take it over. */
       leaseSeconds: int(env, "CHECKOUT_LEASE_SECONDS", 30, 1, 3600),
       paymentWebhookSecret: str(env, "PAYMENT_WEBHOOK_SECRET") ?? DEV_WEBHOOK_SECRET,
-      /** Test-only fault hook: the orders node exits right after reserving an order's stock. */
-      faultCrashAfterReserve: bool(env, "FAULT_CRASH_AFTER_RESERVE", false),
     },
+    /**
+     * Test-only fault hook (test/support/fault-middleware.ts): the node SIGKILLs itself as soon as
+     * a call it made to this action (e.g. inventory.reserve) has returned.
+     */
+    faultCrashAfter: str(env, "FAULT_CRASH_AFTER"),
     kafka: {
       batchSize: int(env, "KAFKA_BATCH_SIZE", 100, 1, 100_000),
       /**
@@ -223,11 +226,8 @@ export function loadConfig(env: Env = process.env) {
     throw new ConfigError("PAYMENT_WEBHOOK_SECRET", "must be at least 16 characters");
   if (nodeEnv === "production" && webhookSecret === undefined)
     throw new ConfigError("PAYMENT_WEBHOOK_SECRET", "is required when NODE_ENV=production");
-  if (config.checkout.faultCrashAfterReserve && nodeEnv !== "test")
-    throw new ConfigError(
-      "FAULT_CRASH_AFTER_RESERVE",
-      "is a test-only fault hook: set only with NODE_ENV=test",
-    );
+  if (config.faultCrashAfter && nodeEnv !== "test")
+    throw new ConfigError("FAULT_CRASH_AFTER", "is a test-only fault hook: set only with NODE_ENV=test");
   return config;
 }
 

@@ -36,7 +36,7 @@ export interface IdempotencyMethods {
   claimKey(id: string, userId: string, hash: string): Promise<{ rec: KeyRecord; mine: boolean }>;
 }
 
-/** Needs the host's `checkout(ctx, orderId, resumed)` and `claim(order)`. */
+/** Needs the host's `checkout(ctx, orderId, resumed, owner)` and `claim(order)`. */
 export const IdempotencyKeyMixin: ServiceSchema = {
   name: "",
   methods: {
@@ -48,13 +48,15 @@ export const IdempotencyKeyMixin: ServiceSchema = {
       const hash = bodyHash(ctx.params);
       let { rec, mine } = await this.claimKey(id, userId, hash);
       let resumed = false;
+      // The fencing token of the order this request took over; a new order gets its own.
+      let owner: string | undefined;
       const deadline = Date.now() + DUPLICATE_WAIT_MS;
       for (;;) {
         if (rec.state === "done") return rec.response!;
         if (mine) {
           let res: StoredResponse;
           try {
-            res = await this.checkout(ctx, rec.orderId, resumed);
+            res = await this.checkout(ctx, rec.orderId, resumed, owner);
           } catch (err) {
             // Refused before any order existed (bad items, empty cart): the key stays free for a fixed request.
             if (!(await this.adapter.findById(rec.orderId)))
@@ -79,7 +81,7 @@ export const IdempotencyKeyMixin: ServiceSchema = {
                 { _id: id, state: "open", claimUntil: rec.claimUntil },
                 { $set: { claimUntil: now + this.leaseMs } },
               );
-          [mine, resumed] = [Boolean(taken), true];
+          [mine, resumed, owner] = [Boolean(taken), true, order ? taken?.leaseOwner : undefined];
           if (mine) continue;
         }
         if (now > deadline)

@@ -1,28 +1,39 @@
 /**
- * The steps of the checkout saga, for the orders service (its plumbing, kept out of the service
- * file). `runStep` runs the order's current step once and moves it on with a compare-and-set on
- * (step, status), returning the updated order, or null when another driver moved it first.
- * Every call it makes is idempotent by order id, so running a step twice changes nothing twice.
- * Compensation sits beside the step it undoes: a declined charge releases the stock, a cancel
- * refunds and then returns the stock.
+ * The checkout saga's driving, for the orders service (its plumbing, kept out of the service
+ * file): who may run an order's steps, and recovery of orders whose driver stopped. The steps
+ * themselves, each beside its compensation, are in checkout-steps.ts.
+ *
+ * What must stay true:
+ * - One driver at a time moves an order. A driver holds it by a lease (`leaseUntil`) under a
+ *   fencing token (`leaseOwner`, a fresh id per claim); every compare-and-set of a driver
+ *   (advance, heartbeat, giving the lease up after an error) names that token, so a driver that
+ *   lost the order to another (it stalled, recovery claimed it) can no longer move it: its write
+ *   fails, it re-reads, sees another owner and stops driving.
+ * - The lease outlives any one call by a heartbeat, not by arithmetic: while a step runs, the
+ *   driver extends `leaseUntil` every third of the lease (CAS on owner and step). So a call's
+ *   worst case (broker retries x REQUEST_TIMEOUT_MS + the payment wait) needs no fit inside
+ *   CHECKOUT_LEASE_SECONDS; only a driver that stops renewing (dead, partitioned from the store)
+ *   loses its order, after one lease.
+ * - A committed reservation means sold: nothing refunds it except a cancellation
+ *   (domain/order-state.ts resumedCharge says what a resumed charge does for each state).
  */
-import { Errors, type Context, type ServiceBroker, type ServiceSchema } from "moleculer";
-import {
-  Events,
-  type EventEnvelope,
-  type Payment,
-  type Reservation,
-  type ReservationLine,
-} from "../contracts";
-import { call } from "../lib/typed";
-import { shortProducts, type OrderDoc } from "../domain/checkout";
-import { ACTIVE_STEPS, afterCommit, transition } from "../domain/order-state";
-
-type Via = Context | ServiceBroker;
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Errors, type ServiceSchema } from "moleculer";
+import { Events, type EventEnvelope, type Payment } from "../contracts";
+import type { OrderDoc } from "../domain/checkout";
+import { ACTIVE_STEPS, transition } from "../domain/order-state";
+import { now, runStep, type Via } from "./checkout-steps";
 
 export interface SagaMethods {
-  /** Runs the order's remaining steps, from whatever step it is at. */
-  drive(via: Via, orderId: string, resumed: boolean): Promise<OrderDoc>;
+  /**
+   * Runs the order's remaining steps while `owner` holds it; returns the order when it is done
+   * or when another driver owns it now.
+   */
+  drive(via: Via, orderId: string, resumed: boolean, owner: string | undefined): Promise<OrderDoc>;
+  /** Drives the order to its end, waiting for (or, once its lease ran out, taking over from) another owner. */
+  driveToEnd(via: Via, orderId: string, resumed: boolean, owner: string | undefined): Promise<OrderDoc>;
+  /** Takes over an order whose lease ran out, under a new fencing token; of several claimants one gets it. */
   claim(d: OrderDoc): Promise<OrderDoc | null>;
   /** Finishes or compensates orders whose driver stopped (lease run out); safe on every node. */
   recover(): Promise<void>;
@@ -34,142 +45,19 @@ export interface SagaMethods {
 
 export interface SagaVars {
   leaseMs: number;
-  crashAfterReserve: boolean;
   recovering?: boolean;
 }
 
-const lines = (d: OrderDoc): ReservationLine[] =>
-  d.items.map(({ productId, quantity }) => ({ productId, quantity }));
-const now = () => new Date().toISOString();
-const transient = (message: string, type: string, data: object) =>
-  new Errors.MoleculerRetryableError(message, 503, type, data);
+/** How often a driver that waits for another owner looks at the order again. */
+const FOLLOW_POLL_MS = 50;
+
+const notFound = (id: string) => new Errors.MoleculerClientError("Order not found", 404, "NOT_FOUND", { id });
 
 export const OrderSagaMixin: ServiceSchema = {
   name: "",
   methods: {
-    async runStep(this: any, via: Via, d: OrderDoc, resumed: boolean): Promise<OrderDoc | null> {
-      const orderId = d._id;
-      switch (d.step) {
-        case "reserve": {
-          let res: Reservation;
-          try {
-            res = await call(via, "inventory.reserve", { orderId, lines: lines(d) });
-          } catch (err: any) {
-            if (err?.type !== "INSUFFICIENT_STOCK") throw err;
-            const levels = await call(via, "inventory.getMany", {
-              productIds: lines(d).map((l) => l.productId),
-            }).catch(() => []);
-            const productIds = shortProducts(lines(d), err.data?.productId, levels);
-            const failure = {
-              status: 409 as const,
-              type: "INSUFFICIENT_STOCK",
-              message: "Insufficient stock",
-              data: { productIds },
-            };
-            return this.advance(d, { step: "done", hidden: true, failure });
-          }
-          if (this.crashAfterReserve) process.kill(process.pid, "SIGKILL");
-          if (res.state === "pending")
-            throw transient("Stock is still being reserved", "RESERVATION_PENDING", { orderId });
-          if (res.state !== "reserved") {
-            const failure = {
-              status: 409 as const,
-              type: "CHECKOUT_EXPIRED",
-              message: "The checkout took too long; nothing was charged",
-              data: { orderId },
-            };
-            return this.advance(d, { step: "done", hidden: true, failure });
-          }
-          const { userId, items, total, currency } = d;
-          const placed = this.newEvent(Events.orderPlaced, orderId, {
-            orderId,
-            userId,
-            items,
-            total,
-            currency,
-          });
-          return this.advance(d, { step: "charge" }, [placed]);
-        }
-
-        case "charge": {
-          if (resumed) {
-            // A stalled order may have outlived its reservation: charge only while the stock is held.
-            const res = await call(via, "inventory.reserve", { orderId, lines: lines(d) }).catch((err) =>
-              err?.type === "INSUFFICIENT_STOCK" ? null : Promise.reject(err),
-            );
-            if (res?.state !== "reserved") {
-              const pay = await call(via, "payments.refund", { orderId });
-              return this.failPayment(d, pay, "reservation_expired", "done");
-            }
-          }
-          const pay = await call(via, "payments.charge", {
-            orderId,
-            userId: d.userId,
-            amount: d.total,
-            currency: d.currency,
-            token: d.paymentToken,
-          });
-          if (pay.status === "processing")
-            throw transient("The payment is being processed", "PAYMENT_IN_PROGRESS", { orderId });
-          if (pay.status !== "succeeded")
-            return this.failPayment(d, pay, pay.reason ?? "declined", "release");
-          const paid = this.newEvent(Events.orderPaid, orderId, {
-            orderId,
-            userId: d.userId,
-            paymentId: pay.id,
-            total: d.total,
-            currency: d.currency,
-          });
-          const next = transition(d, "confirmed", now());
-          return this.advance(
-            d,
-            { ...next, payment: { id: pay.id, status: pay.status }, step: "commit", paymentToken: "" },
-            [paid],
-          );
-        }
-
-        case "commit": {
-          try {
-            await call(via, "inventory.commit", { orderId });
-          } catch (err: any) {
-            if (err?.type !== "RESERVATION_NOT_ACTIVE") throw err;
-            // Held past its TTL by a stalled saga, the stock went back: the sale is undone and refunded.
-            const reason = "reservation_expired";
-            const evt = this.newEvent(Events.orderCancelled, orderId, { orderId, userId: d.userId, reason });
-            const failure = {
-              status: 409 as const,
-              type: "CHECKOUT_EXPIRED",
-              message: "The checkout took too long and was refunded",
-              data: { orderId },
-            };
-            return this.advance(
-              d,
-              { ...transition(d, "cancelled", now()), step: "cancel", reason, failure },
-              [evt],
-            );
-          }
-          return this.advance(d, { step: afterCommit(d.fromCart) });
-        }
-
-        case "clearCart":
-          await call(via, "carts.clearFor", { userId: d.userId });
-          return this.advance(d, { step: "done" });
-
-        // Compensation of a declined charge: the stock goes back before the 402.
-        case "release":
-          await call(via, "inventory.release", { orderId });
-          return this.advance(d, { step: "done" });
-
-        // Compensation of a confirmed order: refund first, then return the stock (sold or held).
-        case "cancel": {
-          const pay = await call(via, "payments.refund", { orderId });
-          await call(via, "inventory.release", { orderId });
-          return this.advance(d, { step: "done", payment: { id: pay.id, status: pay.status } });
-        }
-
-        default:
-          return d;
-      }
+    runStep(this: any, via: Via, d: OrderDoc, resumed: boolean): Promise<OrderDoc | null> {
+      return runStep(this, via, d, resumed);
     },
 
     async failPayment(this: any, d: OrderDoc, pay: Payment, reason: string, next: "release" | "done") {
@@ -186,7 +74,10 @@ export const OrderSagaMixin: ServiceSchema = {
       return this.advance(d, { ...set, step: next, paymentToken: "" }, [evt]);
     },
 
-    /** Moves the order on from the step and status it was read with, renewing the driver's lease. */
+    /**
+     * Moves the order on from the step and status it was read with, renewing the lease, if the
+     * driver that read it (`d.leaseOwner`) still holds it.
+     */
     async advance(this: any, d: OrderDoc, set: Partial<OrderDoc>, events: EventEnvelope[] = []) {
       // A finished order holds no lease: only running sagas stay in the (sparse) lease index.
       const lease =
@@ -195,7 +86,7 @@ export const OrderSagaMixin: ServiceSchema = {
           : { $set: { leaseUntil: Date.now() + this.leaseMs } };
       const update = { ...lease, $set: { ...set, ...lease.$set, updatedAt: now() } };
       const done = await this.updateOneIf(
-        { _id: d._id, step: d.step, status: d.status },
+        { _id: d._id, step: d.step, status: d.status, leaseOwner: d.leaseOwner },
         events.length ? this.pushOutbox(update, events) : update,
       );
       if (done && set.status && set.status !== d.status)
@@ -203,28 +94,55 @@ export const OrderSagaMixin: ServiceSchema = {
       return done;
     },
 
-    /** Runs the order's remaining steps; a failure leaves it claimable at once by a retry or recovery. */
-    async drive(this: any, via: Via, orderId: string, resumed: boolean): Promise<OrderDoc> {
+    async drive(this: any, via: Via, orderId: string, resumed: boolean, owner: string | undefined) {
       let d: OrderDoc | null = await this.adapter.findById(orderId);
-      try {
-        while (d && d.step !== "done")
-          d = (await this.runStep(via, d, resumed)) ?? (await this.adapter.findById(orderId));
-      } catch (err) {
-        await this.updateOneIf({ _id: orderId, step: { $ne: "done" } }, { $set: { leaseUntil: 0 } }).catch(
-          () => null,
+      while (d && d.step !== "done" && owner !== undefined && d.leaseOwner === owner) {
+        const step = d.step;
+        // The heartbeat: the lease outlives however long this step's calls take.
+        const renew = setInterval(
+          () =>
+            void this.updateOneIf(
+              { _id: orderId, step, leaseOwner: owner },
+              { $set: { leaseUntil: Date.now() + this.leaseMs } },
+            ).catch(() => null),
+          Math.max(1, Math.floor(this.leaseMs / 3)),
         );
-        throw err;
+        try {
+          d = (await this.runStep(via, d, resumed)) ?? (await this.adapter.findById(orderId));
+        } catch (err) {
+          // Free at once for a retry or recovery, but only while this driver still holds it.
+          await this.updateOneIf(
+            { _id: orderId, leaseOwner: owner, step: { $ne: "done" } },
+            { $set: { leaseUntil: 0 } },
+          ).catch(() => null);
+          throw err;
+        } finally {
+          clearInterval(renew);
+        }
       }
-      if (!d) throw new Errors.MoleculerClientError("Order not found", 404, "NOT_FOUND", { id: orderId });
+      if (!d) throw notFound(orderId);
       this.flushSoon(orderId);
       return d;
     },
 
-    /** Takes over an order whose lease ran out; of several claimants exactly one gets it. */
+    async driveToEnd(this: any, via: Via, orderId: string, resumed: boolean, owner: string | undefined) {
+      let d: OrderDoc | null = await this.drive(via, orderId, resumed, owner);
+      while (d && d.step !== "done") {
+        const taken: OrderDoc | null = (d.leaseUntil ?? 0) < Date.now() ? await this.claim(d) : null;
+        if (taken) d = await this.drive(via, orderId, true, taken.leaseOwner);
+        else {
+          await sleep(FOLLOW_POLL_MS);
+          d = await this.adapter.findById(orderId);
+        }
+      }
+      if (!d) throw notFound(orderId);
+      return d;
+    },
+
     claim(this: any, d: OrderDoc): Promise<OrderDoc | null> {
       return this.updateOneIf(
         { _id: d._id, step: d.step, leaseUntil: d.leaseUntil },
-        { $set: { leaseUntil: Date.now() + this.leaseMs } },
+        { $set: { leaseUntil: Date.now() + this.leaseMs, leaseOwner: randomUUID() } },
       );
     },
 
@@ -239,9 +157,10 @@ export const OrderSagaMixin: ServiceSchema = {
           limit: 50,
         });
         for (const d of due) {
-          if (!(await this.claim(d))) continue;
+          const mine: OrderDoc | null = await this.claim(d);
+          if (!mine) continue;
           this.logger.info(`Recovering order ${d._id} left at step ${d.step}`);
-          await this.drive(this.broker, d._id, true).catch((err: unknown) =>
+          await this.drive(this.broker, d._id, true, mine.leaseOwner).catch((err: unknown) =>
             this.logger.warn(`Recovery of order ${d._id} failed; will retry.`, String(err)),
           );
         }

@@ -16,7 +16,9 @@ import {
   cartView,
   emptyCart,
   refreshLines,
+  rememberOrder,
   removeLine,
+  removeOrdered,
   setQuantity,
   type CartDoc,
   type CartLine,
@@ -35,7 +37,8 @@ type Store = {
 };
 interface Methods {
   load(userId: string): Promise<CartDoc>;
-  mutate(userId: string, change: (items: CartLine[]) => CartLine[]): Promise<CartDoc>;
+  /** Applies `change` with a compare-and-set; with an orderId, once per order (a repeat changes nothing). */
+  mutate(userId: string, change: (items: CartLine[]) => CartLine[], orderId?: string): Promise<CartDoc>;
   catalogue(ctx: Context, productIds: string[]): Promise<Map<string, CatalogPrice | null>>;
   view(ctx: Context, doc: CartDoc): Promise<Cart>;
 }
@@ -110,11 +113,24 @@ const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       },
     },
 
-    clearFor: {
+    removeOrdered: {
       visibility: "public",
-      params: USER_ID,
-      async handler(ctx: Ctx<{ userId: string }>): Promise<null> {
-        await this.mutate(ctx.params.userId, () => []);
+      params: {
+        ...USER_ID,
+        orderId: { type: "string", min: 1, max: 100 },
+        lines: {
+          type: "array",
+          max: 100,
+          items: {
+            type: "object",
+            strict: true,
+            props: { productId: PRODUCT_ID, quantity: { type: "number", integer: true, min: 1 } },
+          },
+        },
+      },
+      async handler(ctx: Ctx<{ userId: string; orderId: string; lines: ReservationLine[] }>): Promise<null> {
+        const { userId, orderId, lines } = ctx.params;
+        await this.mutate(userId, (items) => removeOrdered(items, lines), orderId);
         return null;
       },
     },
@@ -131,14 +147,21 @@ const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       return (await this.adapter.findById(userId)) ?? emptyCart(userId, new Date().toISOString());
     },
 
-    async mutate(userId: string, change: (items: CartLine[]) => CartLine[]): Promise<CartDoc> {
+    async mutate(
+      userId: string,
+      change: (items: CartLine[]) => CartLine[],
+      orderId?: string,
+    ): Promise<CartDoc> {
       for (;;) {
         const cur: CartDoc | null = await this.adapter.findById(userId);
         const now = new Date().toISOString();
+        if (cur && orderId && cur.ordersRemoved?.includes(orderId)) return cur;
+        const ordersRemoved = orderId ? { ordersRemoved: rememberOrder(cur?.ordersRemoved, orderId) } : {};
         if (!cur) {
           const items = change([]);
-          const doc = { ...emptyCart(userId, now), items, version: 1 };
-          if (!items.length) return doc;
+          const doc = { ...emptyCart(userId, now), items, version: 1, ...ordersRemoved };
+          // An order remembered even by an empty cart: lines added later are not its to take.
+          if (!items.length && !orderId) return doc;
           try {
             await this.adapter.insert(doc);
             return doc;
@@ -150,7 +173,7 @@ const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
         const items = change(cur.items);
         const doc: CartDoc | null = await this.updateOneIf(
           { _id: userId, version: cur.version },
-          { $set: { items, version: cur.version + 1, updatedAt: now } },
+          { $set: { items, version: cur.version + 1, updatedAt: now, ...ordersRemoved } },
         );
         if (doc) return doc;
       }

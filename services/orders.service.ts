@@ -4,7 +4,9 @@
  * commit -> clear the cart, all before answering. Each step is idempotent by order id and each
  * move to the next step is a compare-and-set, so any number of drivers may run one order: the
  * request, a duplicate request taking over, or recovery after a crash. A driver owns an order
- * for a lease (CHECKOUT_LEASE_SECONDS); recovery claims orders whose lease ran out.
+ * for a lease (CHECKOUT_LEASE_SECONDS, renewed while a step runs) under a fencing token; recovery
+ * claims orders whose lease ran out, and a driver that lost its order waits for the new owner's
+ * outcome instead of moving it.
  *
  * The steps and the recovery are in mixins/order-saga.mixin.ts, the Idempotency-Key handling in
  * mixins/idempotency-key.mixin.ts (its records share this collection as `kind: "idem"`).
@@ -53,7 +55,13 @@ type Store = SagaVars & {
   timers?: NodeJS.Timeout[];
 };
 interface Methods extends SagaMethods, IdempotencyMethods {
-  checkout(ctx: Ctx<PlaceOrderParams>, orderId: string, resumed: boolean): Promise<StoredResponse>;
+  /** Creates the order if it is new (this driver then holds it) and drives it to its answer. */
+  checkout(
+    ctx: Ctx<PlaceOrderParams>,
+    orderId: string,
+    resumed: boolean,
+    owner?: string,
+  ): Promise<StoredResponse>;
   draft(ctx: Ctx<PlaceOrderParams>, orderId: string): Promise<OrderDoc>;
   answer(ctx: Ctx<unknown>, res: StoredResponse): Order;
   own(ctx: Ctx<unknown>, id: string): Promise<OrderDoc>;
@@ -141,16 +149,16 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
             reason,
           });
           const set = { ...transition(d, "cancelled", at.toISOString()), step: "cancel", reason };
-          const lease = at.getTime() + this.leaseMs;
-          const update = { $set: { ...set, leaseUntil: lease, updatedAt: at.toISOString() } };
+          // The cancellation takes the order over from any driver still at commit or clearCart.
+          const lease = { leaseUntil: at.getTime() + this.leaseMs, leaseOwner: randomUUID() };
+          const update = { $set: { ...set, ...lease, updatedAt: at.toISOString() } };
           // Lost only to a concurrent change of the order: look again (it may now be a 409).
           if (await this.updateOneIf({ _id: d._id, status: d.status }, this.pushOutbox(update, [evt]))) {
             this.broker.metrics.increment("orders.total", { status: "cancelled" });
-            break;
+            // Refund and stock return happen here, before the 200; recovery finishes them after a crash.
+            return orderView(await this.driveToEnd(ctx, d._id, false, lease.leaseOwner));
           }
         }
-        // Refund and stock return happen here, before the 200; recovery finishes them after a crash.
-        return orderView(await this.drive(ctx, ctx.params.id, false));
       },
     },
 
@@ -181,17 +189,25 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
   },
 
   methods: {
-    async checkout(ctx: Ctx<PlaceOrderParams>, orderId: string, resumed: boolean): Promise<StoredResponse> {
+    async checkout(
+      ctx: Ctx<PlaceOrderParams>,
+      orderId: string,
+      resumed: boolean,
+      owner?: string,
+    ): Promise<StoredResponse> {
       if (!(await this.adapter.findById(orderId))) {
         const draft = await this.draft(ctx, orderId);
         await this.adapter.insert(draft).then(
-          () => this.broker.metrics.increment("orders.total", { status: "pending" }),
+          () => {
+            owner = draft.leaseOwner;
+            this.broker.metrics.increment("orders.total", { status: "pending" });
+          },
           (err: unknown) => {
             if (!isDuplicateKey(err)) throw err;
           },
         );
       }
-      return outcome(await this.drive(ctx, orderId, resumed));
+      return outcome(await this.driveToEnd(ctx, orderId, resumed, owner));
     },
 
     async draft(ctx: Ctx<PlaceOrderParams>, orderId: string): Promise<OrderDoc> {
@@ -217,6 +233,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
         fromCart,
         nowMs: Date.now(),
         leaseMs: this.leaseMs,
+        leaseOwner: randomUUID(),
       });
     },
 
@@ -247,7 +264,6 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
   created() {
     const cfg = config();
     this.leaseMs = cfg.checkout.leaseSeconds * 1000;
-    this.crashAfterReserve = cfg.checkout.faultCrashAfterReserve;
     this.broker.metrics.register({
       type: "counter",
       name: "orders.total",

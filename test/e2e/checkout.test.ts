@@ -263,7 +263,7 @@ describeE2E(
     it("should complete or compensate an order whose orders node died after reserving, once a node starts again", async () => {
       for (const n of orderNodes.filter((n) => n.running)) await n.stop("SIGTERM");
       await waitFor("no orders node to be left", async () => ordersNodesUp() === 0, 30_000);
-      const faulty = await startOrders("orders-faulty", { FAULT_CRASH_AFTER_RESERVE: "1" });
+      const faulty = await startOrders("orders-faulty", { FAULT_CRASH_AFTER: "inventory.reserve" });
       await waitFor("the faulty orders node to be discovered", async () => ordersNodesUp() === 1, 30_000);
       const p = await product(10);
       const res = await place(users[2], orderBody(p.id, 3), undefined, 30_000).catch((err) => ({

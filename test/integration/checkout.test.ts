@@ -158,6 +158,21 @@ describe("checkout over HTTP: carts, orders and payments with every service in o
       expect((await http("GET", "/api/cart", undefined, bob.token)).body.items).toHaveLength(50);
     });
 
+    it("should take an order's lines out of the cart once, however often its checkout step runs", async () => {
+      const ann = await signup();
+      const p = await product(100, 10);
+      await http("POST", "/api/cart/items", { productId: p.id, quantity: 5 }, ann.token);
+      const step = {
+        userId: ann.id,
+        orderId: `order-once-${seq}`,
+        lines: [{ productId: p.id, quantity: 2 }],
+      };
+      await broker.call("carts.removeOrdered", step);
+      await broker.call("carts.removeOrdered", step);
+      const cart = (await http("GET", "/api/cart", undefined, ann.token)).body;
+      expect(cart.items).toEqual([expect.objectContaining({ productId: p.id, quantity: 3 })]);
+    });
+
     it("should reflect a price change and a deleted product the next time the cart is read", async () => {
       const ann = await signup();
       const kept = await product(1000, 5);
@@ -238,6 +253,30 @@ describe("checkout over HTTP: carts, orders and payments with every service in o
       expect(await level(p.id)).toMatchObject({ available: 1, reserved: 0 });
       const empty = await place(ann.token, { payment: VISA, shippingAddress: ADDRESS });
       expect(empty.status).toBe(422);
+    });
+
+    it("should take only the ordered quantities out of the cart, keeping what was added while the order was placed", async () => {
+      const ann = await signup();
+      const lamp = await product(750, 10);
+      const desk = await product(5000, 10);
+      await http("POST", "/api/cart/items", { productId: lamp.id, quantity: 2 }, ann.token);
+      // After the order is priced, before its cart step: the customer adds to the cart during the charge.
+      const payments = broker.getLocalService("payments") as any;
+      const capture = payments.capture;
+      payments.capture = async (doc: unknown) => {
+        payments.capture = capture;
+        await http("POST", "/api/cart/items", { productId: lamp.id, quantity: 1 }, ann.token);
+        await http("POST", "/api/cart/items", { productId: desk.id, quantity: 1 }, ann.token);
+        return capture(doc);
+      };
+      const res = await place(ann.token, { payment: VISA, shippingAddress: ADDRESS });
+      expect(res.status).toBe(201);
+      expect(res.body.items).toEqual([expect.objectContaining({ productId: lamp.id, quantity: 2 })]);
+      const cart = (await http("GET", "/api/cart", undefined, ann.token)).body;
+      expect(cart.items.map((l: any) => [l.productId, l.quantity])).toEqual([
+        [lamp.id, 1],
+        [desk.id, 1],
+      ]);
     });
 
     it("should answer 422 for unitPrice, total or status in the body, an unknown card token, and bad fields", async () => {
@@ -624,6 +663,7 @@ describe("checkout over HTTP: carts, orders and payments with every service in o
         fromCart: false,
         nowMs: Date.now(),
         leaseMs: 0,
+        leaseOwner: "crashed-driver",
       });
       if (step === "charge")
         await broker.call("inventory.reserve", { orderId: d._id, lines: [{ productId, quantity }] });

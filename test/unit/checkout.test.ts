@@ -1,16 +1,23 @@
-import type { OrderStatus } from "../../contracts";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Errors, ServiceBroker, type ServiceSchema } from "moleculer";
+import type { OrderStatus, ReservationState } from "../../contracts";
 import { MoneyError, commonCurrency, lineTotal, sum } from "../../domain/money";
 import {
   MAX_LINES,
   addLine,
   cartView,
   emptyCart,
+  REMEMBERED_ORDERS,
   refreshLines,
+  rememberOrder,
   removeLine,
+  removeOrdered,
   setQuantity,
   type CartLine,
 } from "../../domain/cart";
-import { TRANSITIONS, canTransition, transition } from "../../domain/order-state";
+import { TRANSITIONS, canTransition, resumedCharge, transition } from "../../domain/order-state";
 import {
   KEY_TTL_MS,
   bodyHash,
@@ -29,7 +36,11 @@ import {
 } from "../../domain/payments";
 import { mergeLines, newOrder, outcome, priceLines, shortProducts } from "../../domain/checkout";
 import { RuleError } from "../../domain/rule-error";
-import { ConfigError, DEV_WEBHOOK_SECRET, loadConfig } from "../../lib/config";
+import { ConfigError, DEV_WEBHOOK_SECRET, loadConfig, reloadConfig } from "../../lib/config";
+import { brokerOptions } from "../../moleculer.config";
+import { FaultMiddleware } from "../support/fault-middleware";
+import { waitFor } from "../support/cluster";
+import { ADDRESS, VISA, sleep } from "../support/fixtures";
 
 const lamp = { name: "Lamp", price: 1999, currency: "USD" };
 const desk = { name: "Desk", price: 25000, currency: "USD" };
@@ -103,6 +114,24 @@ describe("cart rules", () => {
     expect(refreshLines(fresh, new Map([["p1", { ...lamp, price: 2499 }]])).changed).toBe(false);
   });
 
+  it("should take only an order's quantities out of the cart, keeping lines added since", () => {
+    const items = addLine(addLine([], "p1", lamp, 3), "p2", desk, 1);
+    const after = removeOrdered(items, [
+      { productId: "p1", quantity: 2 },
+      { productId: "p2", quantity: 1 },
+      { productId: "gone", quantity: 4 },
+    ]);
+    expect(after).toEqual([{ productId: "p1", name: "Lamp", unitPrice: 1999, currency: "USD", quantity: 1 }]);
+  });
+
+  it("should remember the latest order ids a cart gave lines to, at most REMEMBERED_ORDERS", () => {
+    let remembered = rememberOrder(undefined, "o0");
+    for (let i = 1; i <= REMEMBERED_ORDERS; i++) remembered = rememberOrder(remembered, `o${i}`);
+    expect(remembered).toHaveLength(REMEMBERED_ORDERS);
+    expect(remembered).not.toContain("o0");
+    expect(remembered.at(-1)).toBe(`o${REMEMBERED_ORDERS}`);
+  });
+
   it("should answer line totals, the subtotal and the currency", () => {
     const doc = {
       ...emptyCart("u1", "2026-01-01T00:00:00.000Z"),
@@ -157,6 +186,21 @@ describe("the order state machine", () => {
       ],
     });
     expect(history).toHaveLength(1);
+  });
+});
+
+describe("a driver resuming an order at the charge step", () => {
+  const cases: Array<[ReservationState | null, ReturnType<typeof resumedCharge>]> = [
+    ["reserved", "charge"],
+    ["committed", "charge"],
+    ["pending", "wait"],
+    ["failed", "refund"],
+    ["released", "refund"],
+    ["expired", "refund"],
+    [null, "refund"],
+  ];
+  it.each(cases)("should, for a reservation %s, %s", (state, next) => {
+    expect(resumedCharge(state)).toBe(next);
   });
 });
 
@@ -278,12 +322,15 @@ describe("checkout rules", () => {
       fromCart: false,
       nowMs: 0,
       leaseMs: 1000,
+      leaseOwner: "driver-1",
     });
     expect(d).toMatchObject({
       status: "pending",
       step: "reserve",
       total: 1999,
       history: [{ status: "pending" }],
+      leaseUntil: 1000,
+      leaseOwner: "driver-1",
     });
     expect(outcome({ ...d, status: "confirmed" })).toMatchObject({ status: 201, body: { id: "o1" } });
     expect(outcome({ ...d, status: "payment_failed" })).toMatchObject({
@@ -315,7 +362,6 @@ describe("checkout settings", () => {
     expect(c.checkout).toEqual({
       leaseSeconds: 30,
       paymentWebhookSecret: DEV_WEBHOOK_SECRET,
-      faultCrashAfterReserve: false,
     });
     expect(loadConfig({ CHECKOUT_LEASE_SECONDS: "5" }).checkout.leaseSeconds).toBe(5);
   });
@@ -330,9 +376,238 @@ describe("checkout settings", () => {
   });
 
   it("should accept the crash fault hook only with NODE_ENV=test", () => {
-    expect(
-      loadConfig({ NODE_ENV: "test", FAULT_CRASH_AFTER_RESERVE: "1" }).checkout.faultCrashAfterReserve,
-    ).toBe(true);
-    expect(() => loadConfig({ FAULT_CRASH_AFTER_RESERVE: "1" })).toThrow(/FAULT_CRASH_AFTER_RESERVE/);
+    const env = { FAULT_CRASH_AFTER: "inventory.reserve" };
+    expect(loadConfig({ NODE_ENV: "test", ...env }).faultCrashAfter).toBe("inventory.reserve");
+    expect(loadConfig({}).faultCrashAfter).toBeUndefined();
+    expect(() => loadConfig(env)).toThrow(/FAULT_CRASH_AFTER/);
+  });
+});
+
+describe("the fault middleware (test-only)", () => {
+  let broker: ServiceBroker;
+  const killed: string[] = [];
+
+  beforeAll(async () => {
+    broker = new ServiceBroker({
+      logger: false,
+      middlewares: [FaultMiddleware("inventory.reserve", () => killed.push("inventory.reserve"))],
+    });
+    broker.createService({
+      name: "inventory",
+      actions: { reserve: () => ({ state: "reserved" }), get: () => ({ available: 1 }) },
+    });
+    await broker.start();
+  });
+  afterAll(() => broker.stop());
+
+  it("should kill the node once a call it made to the named action has returned, and not before", async () => {
+    await broker.call("inventory.get");
+    expect(killed).toEqual([]);
+    expect(await broker.call("inventory.reserve")).toEqual({ state: "reserved" });
+    expect(killed).toEqual(["inventory.reserve"]);
+  });
+});
+
+interface Deferred {
+  orderId: string;
+  release(): void;
+  fail(err: Error): void;
+}
+
+/**
+ * The orders service on NeDB with fake inventory, payments, products and carts, so a test can
+ * hold a driver inside a step (`holdReserves`) while a second driver takes the order over.
+ */
+describe("the checkout saga with two drivers on one order", () => {
+  let broker: ServiceBroker;
+  let orders: any;
+  const reservations = new Map<string, ReservationState>();
+  const charges: string[] = [];
+  const refunds: string[] = [];
+  const held: Deferred[] = [];
+  /** Every attempt of a driver to move an order on: the step it read, and whether it moved. */
+  const advances: Array<{ from: string; moved: boolean }> = [];
+  /** How many of the next inventory.reserve calls wait until the test lets them go. */
+  let holdReserves = 0;
+  const user = { id: "buyer-1", role: "customer" as const };
+
+  const fakes: ServiceSchema[] = [
+    {
+      name: "inventory",
+      actions: {
+        health: () => ({ service: "inventory", database: true }),
+        getMany: () => [],
+        async reserve(ctx: any) {
+          const { orderId } = ctx.params;
+          if (holdReserves > 0 && holdReserves--)
+            await new Promise<void>((release, fail) => held.push({ orderId, release, fail }));
+          if (!reservations.has(orderId)) reservations.set(orderId, "reserved");
+          return { orderId, state: reservations.get(orderId), lines: ctx.params.lines, expiresAt: "" };
+        },
+        commit(ctx: any) {
+          const { orderId } = ctx.params;
+          if (reservations.get(orderId) === "reserved") reservations.set(orderId, "committed");
+          return { orderId, state: reservations.get(orderId), lines: [], expiresAt: "" };
+        },
+        release(ctx: any) {
+          reservations.set(ctx.params.orderId, "released");
+          return { orderId: ctx.params.orderId, state: "released", lines: [], expiresAt: "" };
+        },
+      },
+    },
+    {
+      name: "payments",
+      actions: {
+        health: () => ({ service: "payments", database: true }),
+        charge(ctx: any) {
+          charges.push(ctx.params.orderId);
+          return { id: `pay-${ctx.params.orderId}`, orderId: ctx.params.orderId, status: "succeeded" };
+        },
+        refund(ctx: any) {
+          refunds.push(ctx.params.orderId);
+          return { id: `pay-${ctx.params.orderId}`, orderId: ctx.params.orderId, status: "refunded" };
+        },
+      },
+    },
+    {
+      name: "products",
+      actions: { get: (ctx: any) => ({ id: ctx.params.id, name: "Lamp", price: 1999, currency: "USD" }) },
+    },
+    {
+      name: "carts",
+      actions: { health: () => ({ service: "carts", database: true }), removeOrdered: () => null },
+    },
+  ];
+
+  const order = (id: string) => orders.adapter.findById(id);
+  const place = () =>
+    broker.call(
+      "orders.place",
+      { items: [{ productId: "lamp", quantity: 1 }], payment: VISA, shippingAddress: ADDRESS },
+      { meta: { user } },
+    ) as Promise<any>;
+  /** Driver A places an order and is held inside its reserve call; its lease then runs out. */
+  const driverAStalledInReserve = async () => {
+    holdReserves = 2;
+    const a = place();
+    const [heldA] = await waitFor(
+      "driver A to be inside reserve",
+      async () => held.length === 1 && held,
+      5000,
+      10,
+    );
+    await orders.updateOneIf({ _id: heldA.orderId }, { $set: { leaseUntil: Date.now() - 1 } });
+    return { a, heldA, orderId: heldA.orderId };
+  };
+  /** Driver B (recovery) claims the order and is held inside its own reserve call. */
+  const driverBHeldInReserve = async () => {
+    const b = orders.recover();
+    const heldB = await waitFor(
+      "driver B to be inside reserve",
+      async () => held.length === 2 && held[1],
+      5000,
+      10,
+    );
+    return { b, heldB };
+  };
+
+  beforeAll(async () => {
+    process.env.DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "saga-unit-"));
+    broker = new ServiceBroker({ ...brokerOptions(reloadConfig()), logger: false });
+    orders = broker.createService(require("../../services/orders.service").default);
+    for (const f of fakes) broker.createService(f);
+    await broker.start();
+    // Only the tests below run recovery, at the moment they choose.
+    for (const t of orders.timers) clearInterval(t);
+    const advance = orders.advance;
+    orders.advance = async (d: any, ...rest: unknown[]) => {
+      const moved = await advance(d, ...rest);
+      advances.push({ from: d.step, moved: Boolean(moved) });
+      return moved;
+    };
+  });
+  afterEach(() => {
+    holdReserves = 0;
+    advances.splice(0);
+    for (const h of held.splice(0)) h.release();
+  });
+  afterAll(() => broker.stop());
+
+  it("should confirm, never refund, an order already sold when a second driver resumes it at charge", async () => {
+    // Driver A reserved, charged and committed; driver B read the order while it was still at charge.
+    const a = await place();
+    const stale = { ...(await order(a.id)), step: "charge", status: "pending", leaseUntil: Date.now() - 1 };
+    stale.history = stale.history.filter((h: any) => h.status === "pending");
+    await orders.adapter.removeById(a.id);
+    await orders.adapter.insert(stale);
+    expect(reservations.get(a.id)).toBe("committed");
+
+    await orders.recover();
+
+    const after = await order(a.id);
+    expect(refunds).not.toContain(a.id);
+    expect(after).toMatchObject({ status: "confirmed", step: "done", payment: { status: "succeeded" } });
+    expect(after.history.filter((h: any) => h.status === "confirmed")).toHaveLength(1);
+    expect(reservations.get(a.id)).toBe("committed");
+  });
+
+  it("should refuse the late step of a driver whose order another driver took over", async () => {
+    const { a, heldA, orderId } = await driverAStalledInReserve();
+    const { b, heldB } = await driverBHeldInReserve();
+    const owner = (await order(orderId)).leaseOwner;
+
+    heldA.release();
+    // A's reserve answered; its attempt to move the order on must not count while B holds it.
+    const [late] = await waitFor(
+      "driver A's late step",
+      async () => advances.length > 0 && advances,
+      5000,
+      10,
+    );
+    expect(late).toEqual({ from: "reserve", moved: false });
+    expect(await order(orderId)).toMatchObject({ step: "reserve", status: "pending", leaseOwner: owner });
+
+    heldB.release();
+    await b;
+    expect(await a).toMatchObject({ id: orderId, status: "confirmed" });
+    expect(charges.filter((id) => id === orderId)).toHaveLength(1);
+  });
+
+  it("should keep the new owner's lease when the driver it took the order from fails", async () => {
+    const { a, heldA, orderId } = await driverAStalledInReserve();
+    const { b, heldB } = await driverBHeldInReserve();
+
+    heldA.fail(new Errors.MoleculerError("The stock store failed", 500, "STORE_ERROR"));
+    await expect(a).rejects.toMatchObject({ code: 500, type: "STORE_ERROR" });
+    const during = await order(orderId);
+    expect(during.leaseUntil).toBeGreaterThan(Date.now());
+
+    heldB.release();
+    await b;
+    expect(await order(orderId)).toMatchObject({ status: "confirmed", step: "done" });
+    expect(charges.filter((id) => id === orderId)).toHaveLength(1);
+  });
+
+  it("should keep renewing the lease of a driver whose step outlasts it, so no second driver starts", async () => {
+    // A lease of 0.9 s, renewed every 0.3 s; the step takes 1.5 s.
+    orders.leaseMs = 900;
+    try {
+      holdReserves = 1;
+      const a = place();
+      const [heldA] = await waitFor(
+        "driver A to be inside reserve",
+        async () => held.length === 1 && held,
+        5000,
+        10,
+      );
+      await sleep(1500);
+      expect((await order(heldA.orderId)).leaseUntil).toBeGreaterThan(Date.now());
+      await orders.recover();
+      expect(held).toHaveLength(1);
+      heldA.release();
+      expect(await a).toMatchObject({ status: "confirmed" });
+    } finally {
+      orders.leaseMs = 30_000;
+    }
   });
 });
