@@ -6,6 +6,7 @@ import http from "node:http";
 import path from "node:path";
 import { ServiceBroker, type Middleware, type ServiceSchema } from "moleculer";
 import { ConfigError, config } from "../lib/config";
+import { announceBackend } from "../lib/running-backend";
 import { brokerOptions } from "../moleculer.config";
 
 /** Hard limit on a graceful stop, inside the 10 s an orchestrator allows before SIGKILL. */
@@ -31,6 +32,15 @@ export async function startNode(): Promise<ServiceBroker> {
   for (const name of cfg.services) broker.createService(loadService(name));
   await broker.start();
   return broker;
+}
+
+/** Embedded, this process owns DATA_DIR's files: tools started beside it go through its API. */
+function announce(broker: ServiceBroker): void {
+  const cfg = config();
+  if (cfg.transporter) return;
+  const api = broker.getLocalService("api") as any;
+  const address = api?.server?.address();
+  process.once("exit", announceBackend(cfg.dataDir, address?.port ?? null));
 }
 
 /**
@@ -98,7 +108,10 @@ function main() {
     throw err;
   }
   startNode().then(
-    (b) => (broker = b),
+    (b) => {
+      broker = b;
+      announce(b);
+    },
     (err) => {
       console.error("The node failed to start:", err);
       process.exit(1);

@@ -6,6 +6,7 @@ import { CacheClean, type EventEnvelope } from "../../contracts";
 import { reloadConfig } from "../../lib/config";
 import { brokerOptions } from "../../moleculer.config";
 import { demoCatalogue } from "../../scripts/seed";
+import { checkOptions, checkVariants } from "../../domain/variants";
 import { MAX_PAGE_SIZE, pageWindow, totalPages } from "../../domain/paging";
 import {
   escapeRegExp,
@@ -112,8 +113,28 @@ describe("the demo catalogue of npm run seed", () => {
     const products = demoCatalogue();
     expect(products.length).toBeGreaterThanOrEqual(200);
     expect(new Set(products.map((p) => p.category)).size).toBeGreaterThanOrEqual(8);
-    expect(new Set(products.map((p) => p.sku)).size).toBe(products.length);
-    expect(products.some((p) => p.stock > 0)).toBe(true);
+    const skus = products.flatMap((p) => [p.sku, ...(p.variants ?? []).map((v) => v.sku)]);
+    expect(new Set(skus).size).toBe(skus.length);
+    const stocks = products.flatMap((p) =>
+      p.variants ? p.variants.map((v) => v.stock ?? 0) : [p.stock ?? 0],
+    );
+    expect(stocks.some((n) => n > 0)).toBe(true);
+    expect(demoCatalogue()).toEqual(products);
+  });
+
+  it("should sell the apparel in sizes and colours, each variant valid by the catalogue's rules", () => {
+    const sized = demoCatalogue().filter((p) => p.options?.length);
+    expect(sized.length).toBeGreaterThanOrEqual(10);
+    for (const p of sized) {
+      expect(p.options!.map((o) => o.name)).toEqual(["Size", "Color"]);
+      expect(p.variants).toHaveLength(12);
+      expect([...checkOptions(p.options!), ...checkVariants(p.options!, p.variants!)]).toEqual([]);
+      expect(p.stock).toBeUndefined();
+    }
+  });
+
+  it("should keep the catalogue the same from run to run", () => {
+    const products = demoCatalogue();
     expect(demoCatalogue()).toEqual(products);
   });
 });
