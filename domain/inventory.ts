@@ -35,13 +35,21 @@ export interface ReservationDoc {
   lines: ReservationLine[];
   state: ReservationState;
   /**
-   * Written with the state change that settles the reservation: the lines whose stock is still
-   * to move from `movedFrom` to `state`, each pulled once moved. Whoever finds a settlement
-   * unfinished (settlingSinceMs set) finishes it; each line's move is idempotent.
+   * Written with the state change that settles the reservation: the lines whose stock moves from
+   * `movedFrom` to `state`. Each line's move is idempotent (a hold is removed once, a sale
+   * returned once per order), so whoever finds a settlement unfinished (settlingSinceMs set)
+   * moves them all again and clears settlingSinceMs.
    */
   moving: ReservationLine[];
   movedFrom?: ReservationState;
   settlingSinceMs?: number;
+  /**
+   * Reservations written before holds existed record their taken lines here and have no
+   * `moving`; their settlement moves these without holds, each line pulled from `moving` once
+   * moved (`unheld`), as moves without a hold are not idempotent.
+   */
+  taken?: ReservationLine[];
+  unheld?: boolean;
   expiresAtMs: number;
   failedProductId?: string;
   createdAt: string;
@@ -130,6 +138,12 @@ export function giveBack(quantity: number): { available: number; reserved: numbe
 /** The id under which returning an order's sold units is applied once to a stock record. */
 export function returnId(orderId: string): string {
   return `return:${orderId}`;
+}
+
+/** The lines a settlement of `reservation` moves, and whether their stock is under holds. */
+export function linesToMove(reservation: ReservationDoc): { lines: ReservationLine[]; unheld: boolean } {
+  if (reservation.moving !== undefined) return { lines: reservation.lines, unheld: false };
+  return { lines: reservation.taken ?? [], unheld: true };
 }
 
 export function newStock(productId: string, available: number): StockDoc {

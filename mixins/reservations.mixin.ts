@@ -2,9 +2,8 @@
  * One reservation per order (`{_id: "order:<orderId>", kind: "reservation"}` in the stock
  * collection) and the stock it holds, kept recoverable after a crash at any point:
  * - taking a line is one write that records the order's hold with the units (StockLevelsMixin);
- * - a settlement records the lines it still has to move (`moving`) in the same compare-and-set
- *   that changes the state, and each line's move is idempotent, so whoever finds it unfinished
- *   finishes it;
+ * - a settlement records the lines it moves (`moving`) in the same compare-and-set that changes
+ *   the state, and each line's move is idempotent, so whoever finds it unfinished finishes it;
  * - a take that lands after its reservation was settled leaves a hold that belongs to nothing;
  *   the taker gives it back, and if it crashed first, the sweep does.
  * So after any crash and one sweep, for every product available + reserved + sold = stock put in,
@@ -17,6 +16,7 @@ import {
   SETTLEMENTS,
   giveBack,
   isOrphanHold,
+  linesToMove,
   reservationId,
   stockDelta,
   type ReservationDoc,
@@ -93,15 +93,17 @@ export const ReservationsMixin: Partial<ServiceSchema> = {
           continue;
         }
         if (!from.includes(cur.state)) return null;
+        const { lines, unheld } = linesToMove(cur);
         const doc: ReservationDoc | null = await this.updateOneIf(
           { _id, state: cur.state, settlingSinceMs: { $exists: false } },
           {
             $set: {
               ...set,
               state: to,
-              moving: cur.lines,
+              moving: lines,
               movedFrom: cur.state,
               settlingSinceMs: Date.now(),
+              ...(unheld ? { unheld } : {}),
             },
           },
         );
@@ -112,13 +114,20 @@ export const ReservationsMixin: Partial<ServiceSchema> = {
     async finishMoving(this: Deps, doc: ReservationDoc): Promise<ReservationDoc> {
       const from = doc.movedFrom!;
       for (const line of doc.moving) {
+        const delta = stockDelta(from, doc.state, line.quantity);
         if (from === "committed") await this.returnSold(doc.orderId, line);
-        else await this.unhold(doc.orderId, line, stockDelta(from, doc.state, line.quantity));
-        await this.updateOneIf({ _id: doc._id }, { $pull: { moving: { productId: line.productId } } });
+        else if (!doc.unheld) await this.unhold(doc.orderId, line, delta);
+        else {
+          await this.updateOneIf({ _id: line.productId, kind: "stock" }, { $inc: delta });
+          await this.updateOneIf({ _id: doc._id }, { $pull: { moving: { productId: line.productId } } });
+        }
       }
       const done: ReservationDoc | null = await this.updateOneIf(
-        { _id: doc._id, moving: { $size: 0 } },
-        { $unset: { settlingSinceMs: true, movedFrom: true } },
+        { _id: doc._id, settlingSinceMs: doc.settlingSinceMs },
+        {
+          $set: { moving: [] },
+          $unset: { settlingSinceMs: true, movedFrom: true, unheld: true, taken: true },
+        },
       );
       return done ?? this.adapter.findById(doc._id);
     },

@@ -22,6 +22,7 @@ import { StockLevelsMixin, type StockLevelsMethods } from "../mixins/stock-level
 import { isDuplicateKey } from "../domain/catalog";
 import {
   checkAdjustment,
+  linesToMove,
   newReservation,
   normalizeLines,
   toReservation,
@@ -144,9 +145,10 @@ const InventoryService: ServiceSchema<ServiceSettingSchema, Methods, Store> & { 
         } catch (err) {
           if (!isDuplicateKey(err)) throw err;
           const doc = await this.settled(orderId);
-          if (doc.state !== "pending") return reserveAnswer(doc);
           // Still pending after the wait: its first call may have died part-way. Takes are
-          // idempotent per order, so this call goes on with the lines as first recorded.
+          // idempotent per order, so this call goes on with the lines as first recorded (not
+          // for a reservation from before holds: its takes are not).
+          if (doc.state !== "pending" || linesToMove(doc).unheld) return reserveAnswer(doc);
           lines = doc.lines;
         }
         try {
