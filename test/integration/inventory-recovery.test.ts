@@ -36,11 +36,14 @@ const STORES = TEST_INFRA ? ["NeDB", "MongoDB"] : ["NeDB"];
 describe.each(STORES)("reserved stock after a crash at any write, on %s", (store) => {
   let broker: ServiceBroker;
   let svc: any;
+  /** Recovery runs here: on MongoDB another node on the same data, as the crashed one would not. */
+  let sweeper: any;
+  const brokers: ServiceBroker[] = [];
   let mongoUri: string | undefined;
 
   const call = (action: string, params: object): Promise<any> => broker.call(action, params);
   const reserve = (orderId: string, lines: Line[]) => call("inventory.reserve", { orderId, lines });
-  const sweepAfter = (ms: number) => svc.sweep(Date.now() + ms);
+  const sweepAfter = (ms: number) => sweeper.sweep(Date.now() + ms);
 
   /** What a user could count: units on the shelf, held, and sold (in committed orders). */
   async function books(products: string[], orderIds: string[]) {
@@ -105,19 +108,32 @@ describe.each(STORES)("reserved stock after a crash at any write, on %s", (store
       mongoUri = infraEnv().MONGO_URI.replace(/\/[^/?]*(\?|$)/, `/inventory_recovery_${Date.now()}$1`);
       process.env.MONGO_URI = mongoUri;
     }
-    broker = new ServiceBroker({ ...brokerOptions(reloadConfig()), logger: false });
-    // DbMixin picks its adapter when the service module loads: one module instance per store.
-    jest.isolateModules(() => {
-      svc = broker.createService(require("../../services/inventory.service").default);
-    });
-    await broker.start();
-    if (Boolean(svc.adapter.collection) !== (store === "MongoDB")) throw new Error(`not running on ${store}`);
-    // The timer would race the explicit sweeps below.
-    clearInterval(svc.sweepTimer);
+    const config = reloadConfig();
+    const startNode = async () => {
+      const node = new ServiceBroker({
+        ...brokerOptions(config),
+        nodeID: `inv-${brokers.length}`,
+        logger: false,
+      });
+      let service: any;
+      // DbMixin creates its adapter when the service module loads: one module instance per node.
+      jest.isolateModules(() => {
+        service = node.createService(require("../../services/inventory.service").default);
+      });
+      await node.start();
+      if (Boolean(service.adapter.collection) !== (store === "MongoDB")) throw new Error(`not on ${store}`);
+      // The timer would race the explicit sweeps below.
+      clearInterval(service.sweepTimer);
+      brokers.push(node);
+      return { node, service };
+    };
+    ({ node: broker, service: svc } = await startNode());
+    // NeDB is one process's file: there the same instance recovers.
+    sweeper = store === "MongoDB" ? (await startNode()).service : svc;
   });
   afterAll(async () => {
     if (mongoUri) await svc.adapter.db.dropDatabase();
-    await broker.stop();
+    for (const b of brokers) await b.stop();
     for (const v of ["RESERVATION_TTL_SECONDS", "LOW_STOCK_THRESHOLD", "MONGO_URI"]) delete process.env[v];
     reloadConfig();
   });
@@ -183,7 +199,7 @@ describe.each(STORES)("reserved stock after a crash at any write, on %s", (store
   });
 
   it("should leak nothing when the expiry sweep stops at any of its writes", async () => {
-    const step = () => sweepAfter(AFTER_THE_TTL_MS);
+    const step = () => svc.sweep(Date.now() + AFTER_THE_TTL_MS);
     expect(
       await everyWriteOf("expire", { stock: STOCK, lines: LINES, setup: reserve, step }),
     ).toBeGreaterThan(2);
