@@ -1,6 +1,10 @@
 /** How the bridge groups records into Kafka requests (a fake producer records each request). */
+import { randomUUID } from "node:crypto";
+import { ServiceBroker } from "moleculer";
 import type { Producer } from "../../lib/kafka";
 import { KafkaBatcher } from "../../lib/kafka-batcher";
+import { reloadConfig } from "../../lib/config";
+import { sleep } from "../support/fixtures";
 
 function fakeProducer() {
   const requests: string[][] = [];
@@ -81,5 +85,48 @@ describe("KafkaBatcher", () => {
     await b.drain();
     await later;
     expect(requests).toEqual([["t:y"]]);
+  });
+});
+
+describe("the Kafka bridge's records of one key", () => {
+  const broker = new ServiceBroker({ logger: false });
+  let bridge: any;
+  /** What Kafka acknowledged, as `key:name` in request order; the first request fails. */
+  const acked: string[] = [];
+  let attempts = 0;
+
+  const produce = (key: string, name: string) =>
+    bridge.produce("product_updated", {
+      eventId: randomUUID(),
+      type: "product.updated",
+      version: 1,
+      occurredAt: new Date().toISOString(),
+      key,
+      data: { name },
+    });
+
+  beforeAll(async () => {
+    // Kafka configured (never reached: the producer is replaced below), embedded mode.
+    reloadConfig({ ...process.env, KAFKA_BROKERS: "127.0.0.1:1", TRANSPORTER: "" });
+    const { default: Bridge } = await import("../../services/kafka-bridge.service");
+    bridge = broker.createService(Bridge);
+    bridge.batcher.producer = {
+      async sendBatch({ topicMessages }: any) {
+        if (attempts++ === 0) throw new Error("kafka down");
+        for (const t of topicMessages)
+          for (const m of t.messages) acked.push(`${m.key}:${JSON.parse(m.value).data.name}`);
+      },
+    };
+  });
+  afterAll(() => reloadConfig());
+
+  it("should not let a later record of a key go ahead of an earlier one that is retrying", async () => {
+    const first = produce("k", "first");
+    while (attempts === 0) await sleep(5); // its request failed: it waits to retry
+    const later = [produce("k", "second"), produce("other", "unrelated")];
+    await Promise.all([first, ...later]);
+    expect(acked.filter((r) => r.startsWith("k:"))).toEqual(["k:first", "k:second"]);
+    // Another key was not held up by the retry.
+    expect(acked.indexOf("other:unrelated")).toBeLessThan(acked.indexOf("k:first"));
   });
 });
