@@ -1,6 +1,7 @@
 /** How the bridge groups records into Kafka requests (a fake producer records each request). */
 import { randomUUID } from "node:crypto";
 import { ServiceBroker } from "moleculer";
+import { Middleware as Channels } from "@moleculer/channels";
 import type { Producer } from "../../lib/kafka";
 import { KafkaBatcher } from "../../lib/kafka-batcher";
 import { reloadConfig } from "../../lib/config";
@@ -128,5 +129,45 @@ describe("the Kafka bridge's records of one key", () => {
     expect(acked.filter((r) => r.startsWith("k:"))).toEqual(["k:first", "k:second"]);
     // Another key was not held up by the retry.
     expect(acked.indexOf("other:unrelated")).toBeLessThan(acked.indexOf("k:first"));
+  });
+});
+
+describe("the embedded Kafka bridge", () => {
+  const broker = new ServiceBroker({
+    logger: false,
+    // As moleculer.config.ts has it: handlers get a Context.
+    middlewares: [Channels({ adapter: { type: "Fake", options: {} }, context: true } as any)],
+  });
+  const topics: string[] = [];
+
+  beforeAll(async () => {
+    // Kafka configured when the service is created (not when its module was imported), no NATS.
+    reloadConfig({ ...process.env, KAFKA_BROKERS: "127.0.0.1:1", TRANSPORTER: "" });
+    const { default: Bridge } = await import("../../services/kafka-bridge.service");
+    const bridge: any = broker.createService(Bridge);
+    bridge.connectLoop = async () => undefined; // no Kafka to connect to
+    bridge.batcher.producer = {
+      async sendBatch({ topicMessages }: any) {
+        for (const t of topicMessages) topics.push(t.topic);
+      },
+    };
+    await broker.start();
+  });
+  afterAll(async () => {
+    await broker.stop();
+    reloadConfig();
+  });
+
+  it("should forward an event from its in-process channel to the event's topic", async () => {
+    await broker.sendToChannel("order.placed", {
+      eventId: randomUUID(),
+      type: "order.placed",
+      version: 1,
+      occurredAt: new Date().toISOString(),
+      key: "o1",
+      data: {},
+    });
+    for (let i = 0; i < 200 && !topics.length; i++) await sleep(5);
+    expect(topics).toEqual(["order_placed"]);
   });
 });
