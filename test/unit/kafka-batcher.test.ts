@@ -4,6 +4,7 @@ import { ServiceBroker } from "moleculer";
 import { Middleware as Channels } from "@moleculer/channels";
 import type { Producer } from "../../lib/kafka";
 import { KafkaBatcher } from "../../lib/kafka-batcher";
+import { publish } from "../../lib/channels";
 import { reloadConfig } from "../../lib/config";
 import { sleep } from "../support/fixtures";
 
@@ -159,7 +160,7 @@ describe("the embedded Kafka bridge", () => {
   });
 
   it("should forward an event from its in-process channel to the event's topic", async () => {
-    await broker.sendToChannel("order.placed", {
+    await publish(broker, "order.placed", {
       eventId: randomUUID(),
       type: "order.placed",
       version: 1,
