@@ -16,6 +16,8 @@ import {
   type NodeProcess,
 } from "../support/cluster";
 import { callsServed, member, observer } from "../support/broker";
+import { jsonClient } from "../support/http";
+import { Mailpit } from "../support/mailpit";
 
 const ROUTE = "/api/.well-known/jwks.json";
 const ACTION = "tokens.jwks";
@@ -236,4 +238,54 @@ describeE2E("a consumer group that joins after its events were published", () =>
       await after.stop();
     }
   }, 60_000);
+});
+
+describeE2E("a notifications node started after users signed up", () => {
+  const cluster = new Cluster({ AUTH_RATE_LIMIT_PER_MINUTE: "100000", RATE_LIMIT_PER_MINUTE: "1000000" });
+  const http = jsonClient(() => cluster.baseUrl, 30_000);
+  const mail = new Mailpit(cluster.infra.MAILPIT_URL);
+  let notifier: NodeProcess;
+  const signup = async (tag: string) => {
+    const email = `late-${tag}-${randomUUID().slice(0, 8)}-${cluster.namespace}@shop.test`;
+    const res = await http("POST", "/api/user/signup", { email, password: "buyer-password", name: "Late" });
+    return res.status === 201 ? email : undefined;
+  };
+  const welcomes = async (email: string) =>
+    (await mail.to(email)).filter((m) => m.Subject.includes("Welcome"));
+
+  beforeAll(async () => {
+    await cluster.add("gateway", ["api"]);
+    await cluster.add(
+      "rest",
+      ALL_SERVICES.filter((s) => s !== "api" && s !== "notifications"),
+    );
+  }, 60_000);
+  afterAll(() => cluster.stopAll());
+
+  it("should send the welcome emails of the users who signed up before it existed, once each", async () => {
+    // No notifications node anywhere yet: the signups' events wait in their stream.
+    const early = [await waitFor("the first signup", () => signup("a"), 60_000, 500)];
+    for (const tag of ["b", "c"]) early.push((await signup(tag))!);
+    expect(early.every(Boolean)).toBe(true);
+    notifier = await cluster.add("notify", ["notifications"]);
+    for (const email of early)
+      await waitFor(
+        `the welcome email to ${email}`,
+        async () => (await welcomes(email)).length === 1,
+        30_000,
+        500,
+      );
+
+    // Restarted, it resumes after what it already handled: one new email, none of the earlier again.
+    await notifier.stop();
+    notifier.start();
+    const later = (await signup("d"))!;
+    await waitFor(
+      "the welcome email after the restart",
+      async () => (await welcomes(later)).length === 1,
+      30_000,
+      500,
+    );
+    for (const email of early) expect(await welcomes(email)).toHaveLength(1);
+  }, 180_000);
 });
