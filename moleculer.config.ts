@@ -57,7 +57,14 @@ export function brokerOptions(config: Config, overrides: Partial<BrokerOptions> 
       ChannelsMiddleware({
         adapter: nats
           ? new JetStreamAdapter({
-              nats: { url: nats, connectionOptions: { maxReconnectAttempts: -1 } },
+              nats: {
+                url: nats,
+                connectionOptions: { maxReconnectAttempts: -1 },
+                // A group's first subscription starts at the stream's first message (the library's
+                // default, "new", made a service deployed later skip every earlier event). An
+                // existing durable keeps its own position: the client attaches to it as it is.
+                consumerOptions: { config: { deliver_policy: "all" } },
+              },
               maxRetries: 5,
               deadLettering: { enabled: true, queueName: "DEAD_LETTER" },
             })

@@ -13,6 +13,19 @@ export interface StockDoc {
   deleted: boolean;
   /** Ids of the latest adjustments applied (inventory.adjust is at-least-once). */
   applied?: string[];
+  /**
+   * The units each live reservation holds, by holdKey(orderId). A hold is written in the same
+   * update as the $inc that takes its units, and removed in the same update as the $inc that
+   * gives them back or sells them: `reserved` is always the sum of the holds, and each move
+   * happens at most once per order and line.
+   */
+  holds?: Record<string, Hold>;
+}
+
+export interface Hold {
+  orderId: string;
+  quantity: number;
+  atMs: number;
 }
 
 export interface ReservationDoc {
@@ -20,9 +33,23 @@ export interface ReservationDoc {
   kind: "reservation";
   orderId: string;
   lines: ReservationLine[];
-  /** Lines whose stock is held; written after each take, so a crash can only leak, never oversell. */
-  taken: ReservationLine[];
   state: ReservationState;
+  /**
+   * Written with the state change that settles the reservation: the lines whose stock moves from
+   * `movedFrom` to `state`. Each line's move is idempotent (a hold is removed once, a sale
+   * returned once per order), so whoever finds a settlement unfinished (settlingSinceMs set)
+   * moves them all again and clears settlingSinceMs.
+   */
+  moving: ReservationLine[];
+  movedFrom?: ReservationState;
+  settlingSinceMs?: number;
+  /**
+   * Reservations written before holds existed record their taken lines here and have no
+   * `moving`; their settlement moves these without holds, each line pulled from `moving` once
+   * moved (`unheld`), as moves without a hold are not idempotent.
+   */
+  taken?: ReservationLine[];
+  unheld?: boolean;
   expiresAtMs: number;
   failedProductId?: string;
   createdAt: string;
@@ -31,6 +58,16 @@ export interface ReservationDoc {
 /** Stock and reservations share the `stock` collection; an order's reservation has its own id space. */
 export function reservationId(orderId: string): string {
   return `order:${orderId}`;
+}
+
+/** The key of an order's hold in a stock document: any orderId, made safe as a field name (no "." or "$"). */
+export function holdKey(orderId: string): string {
+  return Buffer.from(orderId, "utf8").toString("base64url");
+}
+
+/** The dotted path of an order's hold, for filters and updates. */
+export function holdPath(orderId: string): string {
+  return `holds.${holdKey(orderId)}`;
 }
 
 /** One line per product (quantities of repeated products added), taken in the order asked. */
@@ -78,6 +115,37 @@ export function stockDelta(
   return { available: quantity, reserved: -quantity };
 }
 
+/** States in which a reservation may hold stock. */
+export const HOLDING_STATES: readonly ReservationState[] = ["pending", "reserved"];
+
+/**
+ * Whether a hold belongs to nothing: its reservation is missing or settled and done moving. Such a
+ * hold is a take that landed after its reservation was settled (a slow or duplicate reserve call
+ * that crashed or lost the race); giving it back is right whichever way the reservation ended.
+ * While a settlement is unfinished its holds are left to it.
+ */
+export function isOrphanHold(reservation: ReservationDoc | null): boolean {
+  if (!reservation) return true;
+  if (HOLDING_STATES.includes(reservation.state)) return false;
+  return reservation.settlingSinceMs === undefined;
+}
+
+/** Held units going back to available. */
+export function giveBack(quantity: number): { available: number; reserved: number } {
+  return stockDelta("reserved", "released", quantity);
+}
+
+/** The id under which returning an order's sold units is applied once to a stock record. */
+export function returnId(orderId: string): string {
+  return `return:${orderId}`;
+}
+
+/** The lines a settlement of `reservation` moves, and whether their stock is under holds. */
+export function linesToMove(reservation: ReservationDoc): { lines: ReservationLine[]; unheld: boolean } {
+  if (reservation.moving !== undefined) return { lines: reservation.lines, unheld: false };
+  return { lines: reservation.taken ?? [], unheld: true };
+}
+
 export function newStock(productId: string, available: number): StockDoc {
   return { _id: productId, kind: "stock", productId, available, reserved: 0, deleted: false };
 }
@@ -95,8 +163,8 @@ export function newReservation(
     kind: "reservation",
     orderId,
     lines,
-    taken: [],
     state,
+    moving: [],
     expiresAtMs: state === "pending" ? nowMs + ttlSeconds * 1000 : nowMs,
     createdAt: new Date(nowMs).toISOString(),
   };

@@ -189,6 +189,8 @@ export function loadConfig(env: Env = process.env) {
     notifyBackoffMs: int(env, "NOTIFY_BACKOFF_MS", 1000, 1, 600_000),
     reservationTtlSeconds: int(env, "RESERVATION_TTL_SECONDS", 900, 1, 7 * 86400),
     lowStockThreshold: int(env, "LOW_STOCK_THRESHOLD", 5, 0, 1_000_000_000),
+    /** How often every node re-publishes outbox events left unsent (mixins/outbox.mixin.ts). */
+    outboxSweepMs: int(env, "OUTBOX_SWEEP_MS", 5000, 10, 3_600_000),
     checkout: {
       /** How long a checkout driver owns an order before another node may take it over. */
       leaseSeconds: int(env, "CHECKOUT_LEASE_SECONDS", 30, 1, 3600),

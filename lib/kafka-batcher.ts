@@ -6,6 +6,7 @@
  * delayed, and a steady stream costs one Kafka request per period instead of one per record. Batches go out one at a time so records
  * keep their order, and each caller's promise settles when Kafka acknowledged its record.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Message, Producer } from "./kafka";
 
 interface Pending {
@@ -73,6 +74,55 @@ export class KafkaBatcher {
       for (const p of batch) p.resolve();
     } catch (err) {
       for (const p of batch) p.reject(err);
+    }
+  }
+}
+
+export interface SendHooks {
+  isStopping(): boolean;
+  sent(topic: string): void;
+  failed(topic: string, err: unknown): void;
+}
+
+/**
+ * Sends each record until Kafka acknowledges it (backing off between tries), one record of a
+ * (topic, key) at a time: a record waits for the one before it of the same key to be
+ * acknowledged, so a failed record retries before any later record of its key can go ahead.
+ * Other keys are not held up and keep sharing batches. Once stopping, a failed record gives up,
+ * and so do the later records of its key behind it (their messages go back to JetStream).
+ */
+export class KeyOrderedSender {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly batcher: KafkaBatcher,
+    private readonly hooks: SendHooks,
+  ) {}
+
+  send(topic: string, message: Message): Promise<void> {
+    if (message.key == null) return this.untilAcked(topic, message);
+    const key = `${topic}\u0000${String(message.key)}`;
+    const before = this.tails.get(key);
+    const mine = before
+      ? before.then(() => this.untilAcked(topic, message))
+      : this.untilAcked(topic, message);
+    this.tails.set(key, mine);
+    const forget = () => void (this.tails.get(key) === mine && this.tails.delete(key));
+    mine.then(forget, forget);
+    return mine;
+  }
+
+  private async untilAcked(topic: string, message: Message): Promise<void> {
+    for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+      try {
+        await this.batcher.send(topic, message);
+        this.hooks.sent(topic);
+        return;
+      } catch (err) {
+        this.hooks.failed(topic, err);
+        if (this.hooks.isStopping()) throw err;
+        await sleep(delay);
+      }
     }
   }
 }

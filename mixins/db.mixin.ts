@@ -1,11 +1,12 @@
 /**
  * DbMixin({ collection, indexes }): moleculer-db with the adapter picked from the environment:
- * MongoDB when MONGO_URI is set, else one NeDB file per collection under DATA_DIR.
+ * MongoDB when MONGO_URI is set, else one NeDB file per collection under DATA_DIR. Other mixins
+ * declare indexes they need as `settings.dbIndexes: { name: IndexSpec }`.
  * moleculer-db's generic CRUD actions are switched off: services expose explicit actions only.
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { ServiceSchema } from "moleculer";
+import type { ServiceSchema, ServiceSettingSchema } from "moleculer";
 import DbService from "moleculer-db";
 import MongoAdapter from "moleculer-db-adapter-mongo";
 import { config } from "../lib/config";
@@ -15,6 +16,11 @@ export interface IndexSpec {
   unique?: boolean;
   /** Documents without the field are left out of the index (NeDB `sparse`, Mongo `sparse`). */
   sparse?: boolean;
+}
+
+/** Indexes a host's other mixins need, by name (the outbox's), created beside the collection's own. */
+export interface DbIndexSettings extends ServiceSettingSchema {
+  dbIndexes?: Record<string, IndexSpec>;
 }
 
 export interface DbMixinOptions {
@@ -77,7 +83,9 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
       },
     },
     async afterConnected(this: any) {
-      for (const idx of opts.indexes ?? []) {
+      // Besides the collection's own, the indexes the host's other mixins declare (the outbox's).
+      const declared = Object.values((this.settings as DbIndexSettings).dbIndexes ?? {});
+      for (const idx of [...(opts.indexes ?? []), ...declared]) {
         if (isMongo) {
           await this.adapter.collection.createIndex(idx.fields, {
             unique: Boolean(idx.unique),

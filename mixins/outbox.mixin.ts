@@ -5,6 +5,9 @@
  * write and the publish) is re-published by a periodic sweep on every node: delivery is
  * at-least-once and consumers dedupe by eventId.
  *
+ * `_outboxPending` exists only while a document has unsent events (true, never false) and is
+ * indexed sparse, so the sweep's query reads the pending documents, not the collection's history.
+ *
  * Use after DbMixin:
  *   const evt = this.newEvent(Events.userRegistered, user._id, data);
  *   await this.adapter.insert({ ...user, ...this.withOutbox([evt]) });
@@ -15,11 +18,16 @@ import { randomUUID } from "node:crypto";
 import type { ServiceSchema } from "moleculer";
 import type { EventData, EventEnvelope, EventName } from "../contracts";
 import { publish } from "../lib/channels";
+import { config } from "../lib/config";
+import type { DbIndexSettings, IndexSpec } from "./db.mixin";
 
-const SWEEP_MS = Number(process.env.OUTBOX_SWEEP_MS ?? 5000);
+/** The sweep's index: only pending documents carry the field, so it holds only them. */
+export const OUTBOX_PENDING_INDEX: IndexSpec = { fields: { _outboxPending: 1 }, sparse: true };
 
 export const OutboxMixin: ServiceSchema = {
   name: "",
+  // DbMixin creates the indexes its host's mixins declare here.
+  settings: { dbIndexes: { outboxPending: OUTBOX_PENDING_INDEX } } as DbIndexSettings,
   methods: {
     newEvent<E extends EventName>(type: E, key: string, data: EventData[E], version = 1): EventEnvelope<E> {
       return { eventId: randomUUID(), type, version, occurredAt: new Date().toISOString(), key, data };
@@ -27,7 +35,7 @@ export const OutboxMixin: ServiceSchema = {
 
     /** Fields for a new document that carries pending events. */
     withOutbox(events: EventEnvelope[]) {
-      return { _outbox: events, _outboxPending: events.length > 0 };
+      return events.length ? { _outbox: events, _outboxPending: true } : { _outbox: [] };
     },
 
     /** `update` plus the operators that add pending events to an existing document. */
@@ -52,7 +60,7 @@ export const OutboxMixin: ServiceSchema = {
         }
         await this.updateOneIf({ _id: id }, { $pull: { _outbox: { eventId: evt.eventId } } });
       }
-      await this.updateOneIf({ _id: id, _outbox: { $size: 0 } }, { $set: { _outboxPending: false } });
+      await this.updateOneIf({ _id: id, _outbox: { $size: 0 } }, { $unset: { _outboxPending: true } });
     },
 
     /**
@@ -78,6 +86,17 @@ export const OutboxMixin: ServiceSchema = {
       if (this.__sweeping) return;
       this.__sweeping = true;
       try {
+        // Once per start: documents flushed by older code kept `_outboxPending: false`, which a
+        // sparse index still holds; without the field they leave it.
+        if (!this.__legacyCleared) {
+          const legacy = { _outboxPending: false };
+          const unset = { $unset: { _outboxPending: true } };
+          // NeDB through its own async API (moleculer-db's updateMany warns DEP0174), Mongo through the adapter.
+          await (this.adapter.db?.updateAsync
+            ? this.adapter.db.updateAsync(legacy, unset, { multi: true })
+            : this.adapter.updateMany(legacy, unset));
+          this.__legacyCleared = true;
+        }
         const pending = await this.adapter.find({ query: { _outboxPending: true }, limit: 500 });
         for (const doc of pending) await this.flushOutbox(doc._id);
       } catch (err) {
@@ -89,9 +108,10 @@ export const OutboxMixin: ServiceSchema = {
   },
   created(this: any) {
     this.__flushing = new Set<Promise<void>>();
+    this.__sweepMs = config().outboxSweepMs;
   },
   async started(this: any) {
-    this.__outboxTimer = setInterval(() => void this.sweepOutbox(), SWEEP_MS);
+    this.__outboxTimer = setInterval(() => void this.sweepOutbox(), this.__sweepMs);
     this.__outboxTimer.unref?.();
   },
   async stopped(this: any) {

@@ -1,14 +1,25 @@
 /**
- * The inventory's stock documents (`{_id: productId, kind: "stock", available, reserved}`), each
- * change one atomic conditional update, so available never goes below 0, and `inventory.low`
+ * The inventory's stock documents (`{_id: productId, kind: "stock", available, reserved, holds}`),
+ * each change one atomic conditional update, so available never goes below 0, and `inventory.low`
  * stored in the same write as the change that crosses LOW_STOCK_THRESHOLD (outbox), so it is
- * emitted once per crossing. Use after DbMixin and OutboxMixin.
+ * emitted once per crossing. Units held for an order carry that order's hold in the same write
+ * (see StockDoc.holds), so taking, giving back and selling them are each one idempotent update.
+ * Use after DbMixin and OutboxMixin.
  */
 import { Errors, type ServiceSchema } from "moleculer";
 import { Events, type EventEnvelope, type ReservationLine } from "../contracts";
 import { config } from "../lib/config";
 import { isDuplicateKey } from "../domain/catalog";
-import { crossesBelow, newStock, noCrossingFloor, type StockDoc } from "../domain/inventory";
+import {
+  crossesBelow,
+  holdKey,
+  holdPath,
+  newStock,
+  noCrossingFloor,
+  returnId,
+  type Hold,
+  type StockDoc,
+} from "../domain/inventory";
 
 const APPLIED_KEPT = 500;
 
@@ -19,18 +30,29 @@ export interface StockLevelsMethods {
   ensureStock(productId: string, available: number, overwrite: boolean): Promise<StockDoc>;
   /**
    * available := next(available), or false when next() refuses (null) or the record is gone.
-   * With `once`, a change of that id is applied at most once (a redelivered adjustment).
+   * With `once`, a change of that id is applied at most once (a redelivered adjustment); with
+   * `hold`, at most once per order (true when that order's hold is there already).
    */
   change(
     productId: string,
     next: (available: number) => number | null,
-    inc?: object,
-    once?: string,
+    opts?: ChangeOptions,
   ): Promise<boolean>;
-  /** Takes a line's units from available into reserved, or false when there are not enough. */
-  take(line: ReservationLine): Promise<boolean>;
-  /** Adds `delta` ({available, reserved}) to a product's record: giving back never crosses below. */
-  move(line: ReservationLine, delta: object): Promise<void>;
+  /**
+   * Takes a line's units from available into reserved under the order's hold, or false when there
+   * are not enough. Idempotent: true without taking again while the order's hold is there.
+   */
+  take(orderId: string, line: ReservationLine): Promise<boolean>;
+  /** Removes the order's hold of `line` and adds `delta` ({available, reserved}); a no-op without the hold. */
+  unhold(orderId: string, line: ReservationLine, delta: object): Promise<void>;
+  /** Puts an order's sold units of `line` back into available, once per order. */
+  returnSold(orderId: string, line: ReservationLine): Promise<void>;
+}
+
+export interface ChangeOptions {
+  inc?: object;
+  once?: string;
+  hold?: Hold;
 }
 
 interface Deps {
@@ -73,18 +95,19 @@ export const StockLevelsMixin: Partial<ServiceSchema> = {
       this: Deps,
       productId: string,
       next: (available: number) => number | null,
-      inc = {},
-      once?: string,
+      { inc = {}, once, hold }: ChangeOptions = {},
     ) {
+      const holdAt = hold ? holdPath(hold.orderId) : undefined;
       for (;;) {
         const doc: StockDoc | null = await this.adapter.findOne({ _id: productId, kind: "stock" });
         if (!doc || doc.deleted) return false;
         if (once && doc.applied?.includes(once)) return true;
+        if (hold && doc.holds?.[holdKey(hold.orderId)]) return true;
         const after = next(doc.available);
         if (after === null) return false;
         const low = crossesBelow(doc.available, after, this.threshold);
         const update = {
-          $set: { available: after },
+          $set: { available: after, ...(holdAt ? { [holdAt]: hold } : {}) },
           ...(Object.keys(inc).length ? { $inc: inc } : {}),
           // The ids of the last changes applied, kept in the same document as the change itself.
           ...(once ? { $push: { applied: { $each: [once], $slice: -APPLIED_KEPT } } } : {}),
@@ -96,6 +119,7 @@ export const StockLevelsMixin: Partial<ServiceSchema> = {
             available: doc.available,
             deleted: false,
             ...(once ? { applied: { $ne: once } } : {}),
+            ...(holdAt ? { [holdAt]: { $exists: false } } : {}),
           },
           low ? this.pushOutbox(update, [this.newEvent(Events.inventoryLow, productId, data)]) : update,
         );
@@ -106,17 +130,38 @@ export const StockLevelsMixin: Partial<ServiceSchema> = {
     },
 
     // One conditional update while far above the threshold (the common case, and the only one a
-    // hot product sees); a compare-and-set near it.
-    async take(this: Deps & StockLevelsMethods, { productId, quantity }: ReservationLine) {
+    // hot product sees); a compare-and-set near it, which also tells "held already" from "not
+    // enough" when the fast path matches nothing.
+    async take(this: Deps & StockLevelsMethods, orderId: string, { productId, quantity }: ReservationLine) {
       const far = { $gte: noCrossingFloor(quantity, this.threshold) };
-      const update = { $inc: { available: -quantity, reserved: quantity } };
-      if (await this.updateOneIf({ _id: productId, kind: "stock", deleted: false, available: far }, update))
-        return true;
-      return this.change(productId, (a) => (a >= quantity ? a - quantity : null), { reserved: quantity });
+      const hold: Hold = { orderId, quantity, atMs: Date.now() };
+      const path = holdPath(orderId);
+      const update = { $inc: { available: -quantity, reserved: quantity }, $set: { [path]: hold } };
+      const filter = {
+        _id: productId,
+        kind: "stock",
+        deleted: false,
+        available: far,
+        [path]: { $exists: false },
+      };
+      if (await this.updateOneIf(filter, update)) return true;
+      return this.change(productId, (a) => (a >= quantity ? a - quantity : null), {
+        inc: { reserved: quantity },
+        hold,
+      });
     },
 
-    async move(this: Deps, { productId }: ReservationLine, delta: object) {
-      await this.updateOneIf({ _id: productId, kind: "stock" }, { $inc: delta });
+    async unhold(this: Deps, orderId: string, { productId, quantity }: ReservationLine, delta: object) {
+      const path = holdPath(orderId);
+      await this.updateOneIf(
+        { _id: productId, kind: "stock", [`${path}.quantity`]: quantity },
+        { $inc: delta, $unset: { [path]: true } },
+      );
+    },
+
+    // Rare (a sale cancelled after it was committed), so a compare-and-set with a once-id is fine.
+    async returnSold(this: StockLevelsMethods, orderId: string, { productId, quantity }: ReservationLine) {
+      await this.change(productId, (a) => a + quantity, { once: returnId(orderId) });
     },
   },
 

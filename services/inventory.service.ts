@@ -1,9 +1,9 @@
 /**
  * Stock per product (StockLevelsMixin: one atomic conditional update per change) and one
- * reservation per order, both in the `stock` collection. A reservation is inserted first
- * ("pending"): its unique id is the lock that keeps a duplicate call from taking stock twice.
- * Products show `available`, so every action that moves stock ends by invalidating their cached
- * reads (CacheClean.products).
+ * reservation per order (ReservationsMixin: recoverable after a crash at any point), both in the
+ * `stock` collection. A reservation is inserted first ("pending"), so every hold has one to be
+ * checked against. Products show `available`, so every action that moves stock ends by
+ * invalidating their cached reads (CacheClean.products).
  */
 import { Errors, type Context, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
 import {
@@ -17,25 +17,20 @@ import {
 import { config } from "../lib/config";
 import { DbMixin } from "../mixins/db.mixin";
 import { OutboxMixin } from "../mixins/outbox.mixin";
+import { ReservationsMixin, type ReservationsMethods } from "../mixins/reservations.mixin";
 import { StockLevelsMixin, type StockLevelsMethods } from "../mixins/stock-levels.mixin";
 import { isDuplicateKey } from "../domain/catalog";
 import {
-  SETTLEMENTS,
   checkAdjustment,
+  linesToMove,
   newReservation,
   normalizeLines,
-  reservationId,
-  stockDelta,
   toReservation,
   toStockLevel,
   type AdjustStock,
   type ReservationDoc,
-  type Settlement,
   type StockDoc,
 } from "../domain/inventory";
-import { setTimeout as sleep } from "node:timers/promises";
-
-const DUPLICATE_WAIT_MS = 5000;
 
 const PRODUCT_ID = { type: "string", min: 1, max: 100 } as const;
 const ORDER_ID = { $$strict: true, orderId: { type: "string", min: 1, max: 100 } } as const;
@@ -52,11 +47,8 @@ type Store = {
   ttlSeconds: number;
   sweepTimer?: NodeJS.Timeout;
 };
-interface Methods extends StockLevelsMethods {
-  settle(orderId: string, how: Settlement, set?: Partial<ReservationDoc>): Promise<ReservationDoc | null>;
-  settled(orderId: string): Promise<ReservationDoc>;
+interface Methods extends StockLevelsMethods, ReservationsMethods {
   stockChanged(): Promise<unknown>;
-  sweepExpired(): Promise<number>;
 }
 type Level = { productId: string; available: number };
 
@@ -77,9 +69,18 @@ function reserveAnswer(doc: ReservationDoc): Reservation {
 const InventoryService: ServiceSchema<ServiceSettingSchema, Methods, Store> & { channels: Channels } = {
   name: "inventory",
   mixins: [
-    DbMixin({ collection: "stock", indexes: [{ fields: { state: 1, expiresAtMs: 1 } }] }),
+    DbMixin({
+      collection: "stock",
+      indexes: [
+        { fields: { state: 1, expiresAtMs: 1 } },
+        // The sweep's other two queries: unfinished settlements, and stock records holding units.
+        { fields: { settlingSinceMs: 1 }, sparse: true },
+        { fields: { reserved: 1 }, sparse: true },
+      ],
+    }),
     OutboxMixin,
     StockLevelsMixin,
+    ReservationsMixin,
   ],
 
   actions: {
@@ -138,29 +139,20 @@ const InventoryService: ServiceSchema<ServiceSettingSchema, Methods, Store> & { 
       },
       async handler(ctx: Context<{ orderId: string; lines: ReservationLine[] }, Meta>): Promise<Reservation> {
         const { orderId } = ctx.params;
-        const lines = normalizeLines(ctx.params.lines);
-        const _id = reservationId(orderId);
+        let lines = normalizeLines(ctx.params.lines);
         try {
           await this.adapter.insert(newReservation(orderId, lines, "pending", Date.now(), this.ttlSeconds));
         } catch (err) {
-          if (isDuplicateKey(err)) return reserveAnswer(await this.settled(orderId));
-          throw err;
+          if (!isDuplicateKey(err)) throw err;
+          const doc = await this.settled(orderId);
+          // Still pending after the wait: its first call may have died part-way. Takes are
+          // idempotent per order, so this call goes on with the lines as first recorded (not
+          // for a reservation from before holds: its takes are not).
+          if (doc.state !== "pending" || linesToMove(doc).unheld) return reserveAnswer(doc);
+          lines = doc.lines;
         }
         try {
-          for (const line of lines) {
-            if (!(await this.take(line))) {
-              await this.settle(orderId, "fail", { failedProductId: line.productId });
-              return reserveAnswer(await this.settled(orderId));
-            }
-            // Not pending any more (released or expired meanwhile): the claimant gave back what was
-            // recorded, so this line goes back here.
-            if (!(await this.updateOneIf({ _id, state: "pending" }, { $push: { taken: line } }))) {
-              await this.move(line, stockDelta("pending", "released", line.quantity));
-              return reserveAnswer(await this.settled(orderId));
-            }
-          }
-          const done = await this.updateOneIf({ _id, state: "pending" }, { $set: { state: "reserved" } });
-          return reserveAnswer(done ?? (await this.settled(orderId)));
+          return reserveAnswer(await this.takeLines(orderId, lines));
         } finally {
           await this.stockChanged();
         }
@@ -223,12 +215,9 @@ const InventoryService: ServiceSchema<ServiceSettingSchema, Methods, Store> & { 
         const problem = checkAdjustment(ctx.params);
         if (problem) return this.logger.warn(`inventory.adjust ignored: ${problem}`, ctx.params);
         const { adjustmentId, productId, delta } = ctx.params;
-        const applied = await this.change(
-          productId,
-          (a: number) => (a + delta >= 0 ? a + delta : null),
-          {},
-          adjustmentId,
-        );
+        const applied = await this.change(productId, (a: number) => (a + delta >= 0 ? a + delta : null), {
+          once: adjustmentId,
+        });
         if (!applied)
           this.logger.warn(
             `inventory.adjust ${adjustmentId}: unknown product or not enough stock`,
@@ -250,56 +239,8 @@ const InventoryService: ServiceSchema<ServiceSettingSchema, Methods, Store> & { 
   },
 
   methods: {
-    /**
-     * Moves a reservation along the state machine with a compare-and-set on its state: of
-     * concurrent callers (any node, any settlement) exactly one wins, and only the winner moves
-     * the stock the reservation holds. Null when the reservation is not in a state `how` accepts.
-     */
-    async settle(orderId: string, how: Settlement, set = {}): Promise<ReservationDoc | null> {
-      const { from, to } = SETTLEMENTS[how];
-      const _id = reservationId(orderId);
-      for (;;) {
-        const cur: ReservationDoc | null = await this.adapter.findById(_id);
-        if (!cur || !from.includes(cur.state)) return null;
-        const doc: ReservationDoc | null = await this.updateOneIf(
-          { _id, state: cur.state },
-          { $set: { ...set, state: to } },
-        );
-        if (!doc) continue;
-        for (const l of doc.taken) await this.move(l, stockDelta(cur.state, to, l.quantity));
-        return doc;
-      }
-    },
-
-    /** An order's reservation; while another call is still taking its stock, once that is done. */
-    async settled(orderId: string): Promise<ReservationDoc> {
-      const deadline = Date.now() + DUPLICATE_WAIT_MS;
-      for (;;) {
-        const doc: ReservationDoc | null = await this.adapter.findById(reservationId(orderId));
-        if (!doc) throw new Errors.MoleculerClientError("Not found", 404, "NOT_FOUND", { orderId });
-        if (doc.state !== "pending" || Date.now() > deadline) return doc;
-        await sleep(20);
-      }
-    },
-
     stockChanged() {
       return this.broker.broadcast(CacheClean.products);
-    },
-
-    /** Every node sweeps; settle() lets one claimant give each reservation's stock back. */
-    async sweepExpired(): Promise<number> {
-      const due: ReservationDoc[] = await this.adapter.find({
-        query: {
-          kind: "reservation",
-          state: { $in: SETTLEMENTS.expire.from },
-          expiresAtMs: { $lt: Date.now() },
-        },
-        limit: 200,
-      });
-      let swept = 0;
-      for (const r of due) if (await this.settle(r.orderId, "expire")) swept++;
-      if (swept) await this.stockChanged();
-      return swept;
     },
   },
 
@@ -310,9 +251,9 @@ const InventoryService: ServiceSchema<ServiceSettingSchema, Methods, Store> & { 
   async started() {
     const sweepMs = Math.min(30_000, Math.max(250, (this.ttlSeconds * 1000) / 4));
     this.sweepTimer = setInterval(() => {
-      this.sweepExpired().catch((err) =>
-        this.logger.warn("Reservation sweep failed; will retry.", String(err)),
-      );
+      this.sweep()
+        .then((changed) => changed && this.stockChanged())
+        .catch((err) => this.logger.warn("Reservation sweep failed; will retry.", String(err)));
     }, sweepMs);
     this.sweepTimer.unref?.();
   },

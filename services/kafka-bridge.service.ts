@@ -1,42 +1,51 @@
 /**
- * Publishes every durable domain event to its Kafka topic (key = aggregate id, so one
- * aggregate's records stay in order) and feeds configured Kafka topics back into channels.
- * A channel message is acknowledged only after Kafka acknowledged its record; while Kafka is
- * down the handler keeps retrying and the backlog waits in JetStream.
+ * Publishes every durable domain event to its Kafka topic (key = aggregate id) and feeds
+ * configured Kafka topics back into channels. A channel message is acknowledged only after Kafka
+ * acknowledged its record; while Kafka is down the handler keeps retrying and the backlog waits
+ * in JetStream.
  *
  * In a cluster the bridge takes each stream through a pull consumer in batches
  * (lib/jetstream-pull.ts), so it wakes once per batch rather than once per event; embedded, it
  * subscribes to the in-process channels.
+ *
+ * Order, exactly (README "Events and Kafka" says the same): each event type is one stream and one
+ * topic, so order exists per topic and key. One bridge node produces a key's records of a topic
+ * in stream order, also across failures: a record is not sent while an earlier one of its key is
+ * in flight or retrying (KeyOrderedSender). Several bridge nodes share each stream's pull
+ * consumer, so two of them can hold consecutive records of one key at once and Kafka may get
+ * them out of order; every record pulled from a stream carries header `event-seq`, its event's
+ * sequence in that stream (higher = published later), for a consumer that needs the order back.
+ * Across topics nothing is ordered (one aggregate's event types are separate streams).
  */
 import type { Context, ServiceSchema } from "moleculer";
-import { Kafka, logLevel, type Consumer, type Producer } from "../lib/kafka";
+import { Kafka, logLevel, type Producer } from "../lib/kafka";
 import { KafkaTopics, type EventEnvelope, type EventName } from "../contracts";
-import { config } from "../lib/config";
-import { ensureStream, publish, streamName } from "../lib/channels";
+import { config, type Config } from "../lib/config";
+import { ensureStream, streamName } from "../lib/channels";
 import { consumeInBatches, ticker } from "../lib/jetstream-pull";
-import { KafkaBatcher } from "../lib/kafka-batcher";
+import { KafkaBatcher, KeyOrderedSender } from "../lib/kafka-batcher";
+import { startInbound } from "../lib/kafka-inbound";
 import { setTimeout as sleep } from "node:timers/promises";
 
 const GROUP = "kafka-bridge";
 /** The durable pull consumer of each stream (a push consumer cannot become one, hence a name of its own). */
 const PULL_GROUP = "kafka-bridge-batches";
-const cfg = config();
-const enabled = Boolean(cfg.kafkaBrokers);
-const pulling = enabled && Boolean(cfg.transporter);
 const outbound = Object.entries(KafkaTopics).filter((e): e is [EventName, string] => e[1] !== null);
 
 /** Well inside JetStream's 30 s acknowledgement wait. */
 const WORKING_EVERY_MS = 10_000;
 const RECENT_KEPT = 10_000;
 
-/** The Kafka record of an event: the envelope without its routing key. */
-export function toRecord(evt: EventEnvelope) {
+/** The Kafka record of an event: the envelope without its routing key; `seq`, its stream position. */
+export function toRecord(evt: EventEnvelope, seq?: number) {
   const { eventId, type, version, occurredAt, data } = evt;
-  return {
-    key: evt.key,
-    value: JSON.stringify({ eventId, type, version, occurredAt, data }),
-    headers: { "event-id": eventId, "event-type": type, "event-version": String(version) },
+  const headers: Record<string, string> = {
+    "event-id": eventId,
+    "event-type": type,
+    "event-version": String(version),
   };
+  if (seq !== undefined) headers["event-seq"] = String(seq);
+  return { key: evt.key, value: JSON.stringify({ eventId, type, version, occurredAt, data }), headers };
 }
 
 const KafkaBridgeService = {
@@ -48,34 +57,37 @@ const KafkaBridgeService = {
       },
     },
   },
-  // Subscribed only when Kafka is configured: an idle bridge must not take messages it can't send.
-  channels:
-    enabled && !pulling
-      ? Object.fromEntries(
-          outbound.map(([event, topic]) => [
-            event,
-            {
-              group: GROUP,
-              // Many messages in flight at once, so records can share a batch.
-              maxInFlight: cfg.kafka.batchSize,
-              async handler(this: any, ctx: Context<EventEnvelope>, raw: any) {
-                await this.forward(topic, ctx.params, raw);
-              },
-            },
-          ]),
-        )
-      : {},
+  // Set in created() from the configuration: subscribed only when Kafka is configured (an idle
+  // bridge must not take messages it can't send) and no pull consumers take the streams.
+  channels: {},
   methods: {
+    /** The push subscriptions of the embedded bridge, one per outbound event. */
+    pushChannels(this: any) {
+      return Object.fromEntries(
+        outbound.map(([event, topic]) => [
+          event,
+          {
+            group: GROUP,
+            // Many messages in flight at once, so records can share a batch.
+            maxInFlight: this.cfg.kafka.batchSize,
+            async handler(this: any, ctx: Context<EventEnvelope>, raw: any) {
+              await this.forward(topic, ctx.params, raw);
+            },
+          },
+        ]),
+      );
+    },
+
     /**
      * Produces one event, retrying until Kafka acknowledges it. A copy of an event already on its
      * way (JetStream redelivers what stays unacknowledged too long) joins it instead of being
      * produced twice, and so does one that this node produced moments ago.
      */
-    async forward(this: any, topic: string, evt: EventEnvelope, raw: any) {
+    async forward(this: any, topic: string, evt: EventEnvelope, raw: any, seq?: number) {
       if (this.recent.has(evt.eventId)) return;
       let pending: Promise<void> | undefined = this.inFlight.get(evt.eventId);
       if (!pending) {
-        pending = this.produce(topic, evt).finally(() => this.inFlight.delete(evt.eventId));
+        pending = this.produce(topic, evt, seq).finally(() => this.inFlight.delete(evt.eventId));
         this.inFlight.set(evt.eventId, pending);
       }
       // Still working on it (the keep-alive timer): JetStream does not redeliver it while it waits.
@@ -102,7 +114,7 @@ const KafkaBridgeService = {
         return msg.term();
       }
       try {
-        await this.forward(topic, evt, msg);
+        await this.forward(topic, evt, msg, msg.seq);
         msg.ack();
       } catch {
         msg.nak(); // stopping: the next bridge takes it at once
@@ -114,6 +126,7 @@ const KafkaBridgeService = {
       const adapter = this.broker.channelAdapter;
       while (!adapter.connected && !this.stopping) await sleep(100);
       if (this.stopping) return;
+      const cfg: Config = this.cfg;
       const tick = ticker(cfg.kafka.lingerMs);
       for (const [event, topic] of outbound) {
         void consumeInBatches(adapter.client, adapter.manager, {
@@ -132,26 +145,9 @@ const KafkaBridgeService = {
       }
     },
 
-    async produce(this: any, topic: string, evt: EventEnvelope) {
-      const record = toRecord(evt);
-      for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
-        try {
-          await this.batcher.send(topic, record);
-          this.state.produced++;
-          this.state.firstProducedAt ??= Date.now();
-          this.state.lastProducedAt = Date.now();
-          this.state.connected = true;
-          this.broker.metrics.increment("bridge.records.produced", { topic });
-          return;
-        } catch (err: any) {
-          this.state.failed++;
-          this.state.connected = false;
-          this.state.lastError = String(err?.message ?? err);
-          this.broker.metrics.increment("bridge.records.failed", { topic });
-          if (this.stopping) throw err;
-          await sleep(delay);
-        }
-      }
+    /** Resolves once Kafka acknowledged the event's record (retrying, in its key's order). */
+    produce(this: any, topic: string, evt: EventEnvelope, seq?: number): Promise<void> {
+      return this.sender.send(topic, toRecord(evt, seq));
     },
 
     /** The last RECENT_KEPT event ids produced (a Set keeps insertion order: oldest first). */
@@ -161,6 +157,7 @@ const KafkaBridgeService = {
     },
 
     async connectLoop(this: any) {
+      const cfg: Config = this.cfg;
       for (let delay = 500; !this.stopping; delay = Math.min(delay * 2, 5000)) {
         try {
           const admin = this.kafka.admin();
@@ -179,7 +176,7 @@ const KafkaBridgeService = {
           await this.producer.connect();
           this.state.connected = true;
           this.logger.info(`Kafka bridge connected to ${cfg.kafkaBrokers!.join(",")}`);
-          if (pulling)
+          if (this.pulling)
             void this.startPulling().catch((err: unknown) =>
               this.logger.error("Kafka bridge: consumers failed to start.", err),
             );
@@ -193,61 +190,26 @@ const KafkaBridgeService = {
       }
     },
 
-    /** KAFKA_INBOUND: each record is forwarded to its channel, then its offset is committed. */
     async startInbound(this: any) {
-      // One consumer group per cluster (namespace); a short session lets a killed node's partitions move on quickly.
-      const groupId = [this.broker.namespace, GROUP, "inbound"].filter(Boolean).join("-");
-      const consumer: Consumer = (this.consumer = this.kafka.consumer({
-        groupId,
-        sessionTimeout: 10_000,
-        heartbeatInterval: 2_000,
-      }));
-      await consumer.connect();
-      for (const { topic } of cfg.kafka.inbound) await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        eachMessage: async ({ topic, message }) => {
-          const route = cfg.kafka.inbound.find((i) => i.topic === topic)!;
-          let payload: unknown;
-          try {
-            payload = JSON.parse(message.value?.toString() ?? "");
-          } catch {
-            payload = undefined;
-          }
-          if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
-            // A bad record goes aside instead of blocking its partition.
-            await this.producer.send({
-              topic: `${topic}.dlq`,
-              acks: -1,
-              messages: [
-                {
-                  key: message.key,
-                  value: message.value,
-                  headers: { ...message.headers, error: "not a JSON object" },
-                },
-              ],
-            });
-            this.logger.warn(
-              `Inbound record on ${topic} at offset ${message.offset} is not a JSON object; sent to ${topic}.dlq`,
-            );
-            return;
-          }
-          await publish(this.broker, route.channel, payload);
-          this.logger.debug(`Inbound record ${topic}@${message.offset} forwarded to ${route.channel}`);
-        },
+      this.consumer = await startInbound({
+        broker: this.broker,
+        kafka: this.kafka,
+        producer: this.producer,
+        // One consumer group per cluster (namespace).
+        groupId: [this.broker.namespace, GROUP, "inbound"].filter(Boolean).join("-"),
+        routes: this.cfg.kafka.inbound,
+        logger: this.logger,
       });
-      this.logger.info(
-        `Kafka bridge consuming ${cfg.kafka.inbound.map((i) => `${i.topic} -> ${i.channel}`).join(", ")}`,
-      );
     },
 
     async backlog(this: any): Promise<number | null> {
       const adapter = this.broker.channelAdapter;
       const jsm = adapter?.manager;
-      if (!enabled || !jsm) return null;
+      if (!this.enabled || !jsm) return null;
       let total = 0;
       for (const [event] of outbound) {
         const info = await jsm.consumers
-          .info(streamName(adapter.addPrefixTopic(event)), pulling ? PULL_GROUP : GROUP)
+          .info(streamName(adapter.addPrefixTopic(event)), this.pulling ? PULL_GROUP : GROUP)
           .catch(() => null);
         if (info) total += info.num_pending + info.num_ack_pending;
       }
@@ -257,8 +219,8 @@ const KafkaBridgeService = {
 
     async status(this: any) {
       return {
-        enabled,
-        connected: enabled && this.state.connected,
+        enabled: this.enabled,
+        connected: this.enabled && this.state.connected,
         produced: this.state.produced,
         // Epoch ms of this node's first and latest record: a drain's rate without start-up time.
         firstProducedAt: this.state.firstProducedAt ?? null,
@@ -270,6 +232,11 @@ const KafkaBridgeService = {
     },
   },
   created(this: any) {
+    const cfg = (this.cfg = config());
+    this.enabled = Boolean(cfg.kafkaBrokers);
+    this.pulling = this.enabled && Boolean(cfg.transporter);
+    // Read by the channels middleware right after created().
+    this.schema.channels = this.enabled && !this.pulling ? this.pushChannels() : {};
     this.state = { connected: false, produced: 0, failed: 0, lastError: null };
     this.inFlight = new Map<string, Promise<void>>();
     this.recent = new Set<string>();
@@ -277,7 +244,7 @@ const KafkaBridgeService = {
     this.broker.metrics.register({ type: "counter", name: "bridge.records.produced", labelNames: ["topic"] });
     this.broker.metrics.register({ type: "counter", name: "bridge.records.failed", labelNames: ["topic"] });
     this.broker.metrics.register({ type: "gauge", name: "bridge.backlog" });
-    if (!enabled) return;
+    if (!this.enabled) return;
     this.kafka = new Kafka({
       clientId: this.broker.nodeID,
       brokers: cfg.kafkaBrokers!,
@@ -288,10 +255,30 @@ const KafkaBridgeService = {
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 }) as Producer;
     // Pulling, the consumers already take one batch per linger period on one timer: the batcher
     // sends each at once, rather than on a clock of its own a few ms out of step with theirs.
-    this.batcher = new KafkaBatcher(this.producer, cfg.kafka.batchSize, pulling ? 0 : cfg.kafka.lingerMs);
+    this.batcher = new KafkaBatcher(
+      this.producer,
+      cfg.kafka.batchSize,
+      this.pulling ? 0 : cfg.kafka.lingerMs,
+    );
+    this.sender = new KeyOrderedSender(this.batcher, {
+      isStopping: () => this.stopping,
+      sent: (topic) => {
+        this.state.produced++;
+        this.state.firstProducedAt ??= Date.now();
+        this.state.lastProducedAt = Date.now();
+        this.state.connected = true;
+        this.broker.metrics.increment("bridge.records.produced", { topic });
+      },
+      failed: (topic, err: any) => {
+        this.state.failed++;
+        this.state.connected = false;
+        this.state.lastError = String(err?.message ?? err);
+        this.broker.metrics.increment("bridge.records.failed", { topic });
+      },
+    });
   },
   started(this: any) {
-    if (!enabled) {
+    if (!this.enabled) {
       this.logger.info("Kafka bridge idle: KAFKA_BROKERS is not set.");
       return;
     }
@@ -308,7 +295,7 @@ const KafkaBridgeService = {
     this.stopping = true;
     clearInterval(this.backlogTimer);
     clearInterval(this.keepAliveTimer);
-    if (!enabled) return;
+    if (!this.enabled) return;
     await this.batcher.drain();
     await this.consumer?.disconnect().catch(() => undefined);
     await this.producer.disconnect().catch(() => undefined);

@@ -1,6 +1,9 @@
 import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import path from "node:path";
-import type { ServiceBroker } from "moleculer";
+import type { Context, ServiceBroker } from "moleculer";
+import { Events, type EventEnvelope } from "../../contracts";
+import { publish } from "../../lib/channels";
 import { ALL_SERVICES } from "../../lib/config";
 import {
   Cluster,
@@ -12,7 +15,9 @@ import {
   waitFor,
   type NodeProcess,
 } from "../support/cluster";
-import { callsServed, observer } from "../support/broker";
+import { callsServed, member, observer } from "../support/broker";
+import { jsonClient } from "../support/http";
+import { Mailpit } from "../support/mailpit";
 
 const ROUTE = "/api/.well-known/jwks.json";
 const ACTION = "tokens.jwks";
@@ -133,4 +138,154 @@ describeE2E("a cluster of node processes over real NATS", () => {
       repl.kill("SIGKILL");
     }
   });
+});
+
+describeE2E("a consumer group that joins after its events were published", () => {
+  // No node processes: members in the test process share the namespace's JetStream streams.
+  const cluster = new Cluster();
+  const group = `late-${randomUUID().slice(0, 8)}`;
+  const received: string[] = [];
+  const lateReader = {
+    name: "late-reader",
+    channels: {
+      [Events.userRegistered]: {
+        group,
+        handler(ctx: Context<EventEnvelope>) {
+          received.push(ctx.params.eventId);
+        },
+      },
+    },
+  };
+  const registered = () =>
+    Array.from({ length: 5 }, () => {
+      const id = randomUUID();
+      return {
+        eventId: randomUUID(),
+        type: Events.userRegistered,
+        version: 1,
+        occurredAt: new Date().toISOString(),
+        key: id,
+        data: { userId: id, email: `${id}@shop.test`, name: "Late" },
+      } as EventEnvelope;
+    });
+  const earlier = registered();
+
+  beforeAll(async () => {
+    // Published the way the users service's outbox does, before the group ever subscribed.
+    const pub = await member(cluster);
+    for (const evt of earlier) await publish(pub, evt.type, evt, { "event-id": evt.eventId }, evt.eventId);
+    await pub.stop();
+  }, 60_000);
+
+  it("should receive every event its stream held before the group first subscribed", async () => {
+    const reader = await member(cluster, [lateReader]);
+    try {
+      await waitFor(
+        "the late group to receive the earlier events",
+        async () => earlier.every((e) => received.includes(e.eventId)),
+        20_000,
+      );
+    } finally {
+      await reader.stop();
+    }
+    expect(received).toEqual(earlier.map((e) => e.eventId));
+  }, 60_000);
+
+  it("should resume where it was after a restart, without the events it already acknowledged", async () => {
+    received.length = 0;
+    const reader = await member(cluster, [lateReader]);
+    try {
+      const [marker] = registered();
+      await publish(reader, marker.type, marker, { "event-id": marker.eventId }, marker.eventId);
+      await waitFor("the event published after the restart", async () => received.includes(marker.eventId));
+      expect(received).toEqual([marker.eventId]);
+    } finally {
+      await reader.stop();
+    }
+  }, 60_000);
+
+  it("should keep the position of a durable created with the old policy, neither failing nor replaying it", async () => {
+    const upgraded = `${group}-upgraded`;
+    const got: string[] = [];
+    const reader = (policy?: "new") => ({
+      name: "upgraded-reader",
+      channels: {
+        [Events.userRegistered]: {
+          group: upgraded,
+          ...(policy ? { nats: { consumerOptions: { config: { deliver_policy: policy } } } } : {}),
+          handler(ctx: Context<EventEnvelope>) {
+            got.push(ctx.params.eventId);
+          },
+        },
+      },
+    });
+    const [seen, later] = registered();
+    // The group as the code before deliver_policy "all" created it, and one event it acknowledged.
+    const before = await member(cluster, [reader("new")]);
+    try {
+      await publish(before, seen.type, seen, { "event-id": seen.eventId }, seen.eventId);
+      await waitFor("the old durable to take an event", async () => got.includes(seen.eventId));
+    } finally {
+      await before.stop();
+    }
+    got.length = 0;
+    const after = await member(cluster, [reader()]);
+    try {
+      await publish(after, later.type, later, { "event-id": later.eventId }, later.eventId);
+      await waitFor("the event published after the upgrade", async () => got.includes(later.eventId));
+      expect(got).toEqual([later.eventId]);
+    } finally {
+      await after.stop();
+    }
+  }, 60_000);
+});
+
+describeE2E("a notifications node started after users signed up", () => {
+  const cluster = new Cluster({ AUTH_RATE_LIMIT_PER_MINUTE: "100000", RATE_LIMIT_PER_MINUTE: "1000000" });
+  const http = jsonClient(() => cluster.baseUrl, 30_000);
+  const mail = new Mailpit(cluster.infra.MAILPIT_URL);
+  let notifier: NodeProcess;
+  const signup = async (tag: string) => {
+    const email = `late-${tag}-${randomUUID().slice(0, 8)}-${cluster.namespace}@shop.test`;
+    const res = await http("POST", "/api/user/signup", { email, password: "buyer-password", name: "Late" });
+    return res.status === 201 ? email : undefined;
+  };
+  const welcomes = async (email: string) =>
+    (await mail.to(email)).filter((m) => m.Subject.includes("Welcome"));
+
+  beforeAll(async () => {
+    await cluster.add("gateway", ["api"]);
+    await cluster.add(
+      "rest",
+      ALL_SERVICES.filter((s) => s !== "api" && s !== "notifications"),
+    );
+  }, 60_000);
+  afterAll(() => cluster.stopAll());
+
+  it("should send the welcome emails of the users who signed up before it existed, once each", async () => {
+    // No notifications node anywhere yet: the signups' events wait in their stream.
+    const early = [await waitFor("the first signup", () => signup("a"), 60_000, 500)];
+    for (const tag of ["b", "c"]) early.push((await signup(tag))!);
+    expect(early.every(Boolean)).toBe(true);
+    notifier = await cluster.add("notify", ["notifications"]);
+    for (const email of early)
+      await waitFor(
+        `the welcome email to ${email}`,
+        async () => (await welcomes(email)).length === 1,
+        30_000,
+        500,
+      );
+
+    // Restarted, it resumes after what it already handled: one new email, none of the earlier again.
+    await notifier.stop();
+    notifier.start();
+    const later = (await signup("d"))!;
+    await waitFor(
+      "the welcome email after the restart",
+      async () => (await welcomes(later)).length === 1,
+      30_000,
+      500,
+    );
+    for (const email of early) expect(await welcomes(email)).toHaveLength(1);
+  }, 180_000);
 });

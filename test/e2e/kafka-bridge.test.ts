@@ -352,6 +352,20 @@ describeE2E("the Kafka bridge on its own node, against the real Kafka 4 broker",
     console.log(
       `bridge SIGKILL: 1000 events, ${records.length} records, ${records.length - 1000} duplicates (a crash between Kafka's ack and the channel's ack may double a record)`,
     );
+    // Every event is there, and a duplicate is a copy of its event under the same eventId.
+    const byId = new Map(sent.map((e) => [e.eventId, e]));
+    expect(new Set(records.map((r) => r.value.eventId))).toEqual(ids);
+    for (const r of records) {
+      const evt = byId.get(r.headers["event-id"])!;
+      expect(r.value).toEqual({
+        eventId: evt.eventId,
+        type: evt.type,
+        version: 1,
+        occurredAt: evt.occurredAt,
+        data: evt.data,
+      });
+      expect(r.key).toBe(evt.key);
+    }
   }, 240_000);
 
   it("should change stock through inventory from an inbound record, and send a malformed one to the DLQ without blocking", async () => {
@@ -381,4 +395,50 @@ describeE2E("the Kafka bridge on its own node, against the real Kafka 4 broker",
       30_000,
     );
   }, 120_000);
+  it("should give one key's records an event-seq in publish order whichever of two bridge nodes produced them", async () => {
+    const second = await cluster.add("bridge2", ["kafka-bridge"], { KAFKA_LINGER_MS: "5" });
+    try {
+      const statusOf = (node: NodeProcess) =>
+        pub.call("kafka-bridge.status", {}, { nodeID: node.nodeID, timeout: 5000 }) as Promise<any>;
+      await waitFor(
+        "the second bridge to connect to Kafka",
+        async () => (await statusOf(second)).connected,
+        60_000,
+        500,
+      );
+      const producedBefore = await Promise.all(
+        [bridge, second].map(async (n) => (await statusOf(n)).produced),
+      );
+      const productId = randomUUID();
+      const sent: EventEnvelope[] = [];
+      for (let i = 0; i < 200; i++) {
+        const evt = envelope("product.updated", productId, {
+          ...SAMPLE["product.updated"]!(productId),
+          name: `v${i}`,
+        });
+        sent.push(evt);
+        await send(evt);
+        if (i % 10 === 9) await sleep(20); // a trickle, so both bridges take some of it
+      }
+      const ids = new Set(sent.map((e) => e.eventId));
+      await waitFor(
+        "all 200 records",
+        async () => new Set(reader.byEventId(ids).map((r) => r.headers["event-id"])).size === 200,
+        60_000,
+      );
+      const producedAfter = await Promise.all(
+        [bridge, second].map(async (n) => (await statusOf(n)).produced),
+      );
+      // Both nodes took part (otherwise this would be the one-bridge case again).
+      expect(producedAfter[0]).toBeGreaterThan(producedBefore[0]);
+      expect(producedAfter[1]).toBeGreaterThan(producedBefore[1]);
+      const bySeq = [...new Map(reader.byEventId(ids).map((r) => [r.headers["event-id"], r])).values()].sort(
+        (a, b) => Number(a.headers["event-seq"]) - Number(b.headers["event-seq"]),
+      );
+      expect(bySeq.every((r) => /^[0-9]+$/.test(r.headers["event-seq"]))).toBe(true);
+      expect(bySeq.map((r) => r.value.data.name)).toEqual(sent.map((e) => (e.data as any).name));
+    } finally {
+      await second.stop("SIGKILL");
+    }
+  }, 180_000);
 });

@@ -9,10 +9,16 @@ import { brokerOptions } from "../../moleculer.config";
 import {
   SETTLEMENTS,
   crossesBelow,
+  giveBack,
+  holdKey,
+  holdPath,
+  isOrphanHold,
+  linesToMove,
   newReservation,
   noCrossingFloor,
   normalizeLines,
   stockDelta,
+  type ReservationDoc,
 } from "../../domain/inventory";
 
 const ADMIN = { meta: { user: { id: "admin-1", role: "admin" as const } } };
@@ -55,6 +61,39 @@ describe("reservation and stock rules", () => {
     expect(stockDelta("committed", "released", 3)).toEqual({ available: 3, reserved: 0 });
     expect(SETTLEMENTS.commit.from).toEqual(["reserved"]);
     expect(SETTLEMENTS.expire.from).not.toContain("committed");
+  });
+
+  it("should key a hold by any order id without a dot or a dollar in the field name", () => {
+    for (const orderId of ["o1", "a.b", "$where", "ü/€ 1", "x".repeat(100)]) {
+      expect(holdKey(orderId)).toMatch(/^[A-Za-z0-9_-]+$/);
+      expect(holdPath(orderId)).toBe(`holds.${holdKey(orderId)}`);
+    }
+    expect(holdKey("a.b")).not.toBe(holdKey("a-b"));
+  });
+
+  it("should count a hold as belonging to nothing only once its reservation is settled and done moving", () => {
+    const r = (state: ReservationDoc["state"], settlingSinceMs?: number) =>
+      ({ ...newReservation("o1", [], "pending", 0, 60), state, settlingSinceMs }) as ReservationDoc;
+    expect(isOrphanHold(null)).toBe(true);
+    expect(isOrphanHold(r("pending"))).toBe(false);
+    expect(isOrphanHold(r("reserved"))).toBe(false);
+    expect(isOrphanHold(r("committed", 5))).toBe(false);
+    for (const state of ["failed", "committed", "released", "expired"] as const)
+      expect(isOrphanHold(r(state))).toBe(true);
+  });
+
+  it("should give an orphan hold's units back to available", () => {
+    expect(giveBack(4)).toEqual({ available: 4, reserved: -4 });
+  });
+
+  it("should move all lines under holds, but only the taken ones of a reservation from before holds", () => {
+    const lines = [
+      { productId: "a", quantity: 1 },
+      { productId: "b", quantity: 2 },
+    ];
+    expect(linesToMove(newReservation("o1", lines, "pending", 0, 60))).toEqual({ lines, unheld: false });
+    const legacy = { ...newReservation("o1", lines, "pending", 0, 60), moving: undefined, taken: [lines[0]] };
+    expect(linesToMove(legacy as unknown as ReservationDoc)).toEqual({ lines: [lines[0]], unheld: true });
   });
 
   it("should let a pending reservation expire after the TTL and a tombstone right away", () => {
@@ -242,6 +281,20 @@ describe("the inventory service", () => {
     await sleep(50);
     await expect(level("k1")).rejects.toMatchObject({ code: 404 });
     await expect(reserve("order-k", [["k1", 1]])).rejects.toMatchObject({ code: 409 });
+  });
+
+  it("should give back the stock of a reservation written before holds existed", async () => {
+    await init("m1", 10);
+    // As the previous version stored a reservation of 3 units: `taken`, no hold on the stock.
+    await svc.updateOneIf({ _id: "m1" }, { $inc: { available: -3, reserved: 3 } });
+    const lines = [{ productId: "m1", quantity: 3 }];
+    const { moving: _none, ...legacy } = newReservation("order-m", lines, "pending", Date.now(), 60);
+    await svc.adapter.insert({ ...legacy, state: "reserved", taken: lines });
+    expect(await broker.call("inventory.release", { orderId: "order-m" })).toMatchObject({
+      state: "released",
+    });
+    await broker.call("inventory.release", { orderId: "order-m" });
+    expect(await level("m1")).toEqual({ productId: "m1", available: 10, reserved: 0 });
   });
 
   it("should answer 404 for an unknown product and refuse a negative level", async () => {

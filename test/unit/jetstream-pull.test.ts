@@ -6,7 +6,7 @@ import { sleep } from "../support/fixtures";
 
 function fakeJetStream() {
   const queue: number[] = [];
-  const fetches: { batch: number; no_wait?: boolean; expires?: number }[] = [];
+  const fetches: { batch: number; no_wait?: boolean; expires?: number; took: number[] }[] = [];
   const settled: Record<string, number[]> = { ack: [], nak: [] };
   const consumers: string[] = [];
   const msg = (n: number) =>
@@ -18,11 +18,15 @@ function fakeJetStream() {
     }) as unknown as JsMsg;
   const js = {
     fetch(_stream: string, _durable: string, opts: { batch: number; no_wait?: boolean; expires?: number }) {
-      fetches.push(opts);
+      const fetch = { ...opts, took: [] as number[] };
+      fetches.push(fetch);
       return (async function* () {
         // A long poll waits (briefly, here) for a message; no_wait answers with what is there.
         for (let waited = 0; !opts.no_wait && !queue.length && waited < 50; waited += 5) await sleep(5);
-        for (const n of queue.splice(0, opts.batch)) yield msg(n);
+        for (const n of queue.splice(0, opts.batch)) {
+          fetch.took.push(n);
+          yield msg(n);
+        }
       })();
     },
   } as unknown as JetStreamClient;
@@ -35,6 +39,31 @@ function fakeJetStream() {
     },
   } as unknown as JetStreamManager;
   return { js, jsm, queue, fetches, settled, consumers };
+}
+
+/** A linger the test ends by hand: `release()` wakes every consumer waiting on it. */
+function manualTick() {
+  let waiters: (() => void)[] = [];
+  return {
+    tick: () => new Promise<void>((r) => waiters.push(r)),
+    get waiting() {
+      return waiters.length;
+    },
+    release() {
+      const woken = waiters;
+      waiters = [];
+      for (const wake of woken) wake();
+      return woken.length;
+    },
+  };
+}
+
+/** Polls until `cond` holds (the consumer runs on its own; this only waits for it). */
+async function until(cond: () => boolean) {
+  for (let i = 0; !cond(); i++) {
+    if (i > 2000) throw new Error("condition not reached");
+    await sleep(2);
+  }
 }
 
 function consumer(over: Partial<BatchConsumer>): BatchConsumer {
@@ -69,42 +98,57 @@ describe("consumeInBatches", () => {
     expect(draining.map((x) => x.batch)).toEqual([100, 100, 100]);
   });
 
-  it("once drained, waits with one long poll and takes what arrived meanwhile in one fetch", async () => {
+  it("once drained, waits with one long poll and after the linger takes what arrived meanwhile in one fetch", async () => {
     const f = fakeJetStream();
+    const linger = manualTick();
     let stop = false;
-    const run = consumeInBatches(f.js, f.jsm, consumer({ isStopping: () => stop, lingerMs: 30 }));
-    await sleep(20);
-    const before = f.fetches.length;
+    const run = consumeInBatches(f.js, f.jsm, consumer({ isStopping: () => stop, tick: linger.tick }));
+    await until(() => f.fetches.some((x) => !x.no_wait));
     f.queue.push(1);
-    setTimeout(() => f.queue.push(2, 3, 4), 10); // within the linger
-    while (f.settled.ack.length < 4) await sleep(5);
+    await until(() => linger.waiting === 1); // got 1 from the long poll, lingering
+    f.queue.push(2, 3, 4);
+    const before = f.fetches.length;
+    linger.release();
+    await until(() => f.settled.ack.length === 4);
     stop = true;
+    linger.release();
     await run;
-    const after = f.fetches.slice(before - 1, before + 1);
-    expect(after.map((x) => (x.no_wait ? "now" : `poll ${x.batch}`))).toEqual(["poll 1", "now"]);
+    const poll = f.fetches[before - 1];
+    expect([poll.no_wait, poll.batch, poll.took]).toEqual([undefined, 1, [1]]);
+    expect(f.fetches[before]).toMatchObject({ no_wait: true, took: [2, 3, 4] });
     expect(f.settled.ack).toEqual([1, 2, 3, 4]);
   });
 
-  it("on a steady stream, takes one fetch per linger and no long poll, then long-polls once it is idle", async () => {
+  it("on a steady stream, fetches once per linger without a long poll, and long-polls again after an empty linger", async () => {
     const f = fakeJetStream();
+    const linger = manualTick();
     let stop = false;
-    const run = consumeInBatches(f.js, f.jsm, consumer({ isStopping: () => stop, lingerMs: 25 }));
-    await sleep(20); // drained and idle: in a long poll
-    const before = f.fetches.length;
-    for (let n = 1; n <= 40; n++) {
-      f.queue.push(n);
-      await sleep(5);
+    const run = consumeInBatches(f.js, f.jsm, consumer({ isStopping: () => stop, tick: linger.tick }));
+    await until(() => f.fetches.some((x) => !x.no_wait));
+    f.queue.push(0);
+    await until(() => linger.waiting === 1);
+    const perLinger: (typeof f.fetches)[] = [];
+    for (let n = 1; n <= 5; n++) {
+      f.queue.push(n * 10, n * 10 + 1);
+      const before = f.fetches.length;
+      linger.release();
+      await until(() => f.settled.ack.length === 1 + 2 * n && linger.waiting === 1);
+      perLinger.push(f.fetches.slice(before));
     }
-    while (f.settled.ack.length < 40) await sleep(5);
-    const during = f.fetches.slice(before);
-    await sleep(100); // the stream stopped: back to waiting
+    // The stream stops: the next linger finds nothing, and the consumer goes back to one long poll.
+    const before = f.fetches.length;
+    linger.release();
+    await until(() => f.fetches.length >= before + 2);
     stop = true;
+    linger.release();
     await run;
-    expect(f.settled.ack).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
-    // ~200 ms of messages every ~5 ms: a handful of fetches, all but the first poll without waiting.
-    expect(during.filter((x) => !x.no_wait).length).toBe(0);
-    expect(during.length).toBeLessThanOrEqual(12);
-    expect(f.fetches.slice(before + during.length).some((x) => !x.no_wait)).toBe(true);
+    expect(perLinger.map((fetches) => fetches.map((x) => (x.no_wait ? x.took : "poll")))).toEqual(
+      [1, 2, 3, 4, 5].map((n) => [[n * 10, n * 10 + 1]]),
+    );
+    expect(f.fetches.slice(before, before + 2).map((x) => (x.no_wait ? "now" : `poll ${x.batch}`))).toEqual([
+      "now",
+      "poll 1",
+    ]);
   });
 
   it("hands back at once what it took after being told to stop, handling none of it", async () => {
@@ -121,29 +165,33 @@ describe("consumeInBatches", () => {
     expect(f.settled).toEqual({ ack: [], nak: [1, 2, 3] });
   });
 
-  it("lets consumers that share a ticker fetch in the same wakeup", async () => {
+  it("lets consumers that share a ticker fetch after the same wakeup", async () => {
     const streams = [fakeJetStream(), fakeJetStream()];
-    const tick = ticker(30);
+    const linger = manualTick();
     let stop = false;
-    const stamps: number[][] = [[], []];
-    const runs = streams.map((f, i) => {
-      const js = {
-        fetch: (s: string, d: string, o: any) => (
-          o.no_wait && stamps[i].push(Date.now()),
-          f.js.fetch(s, d, o)
-        ),
-      } as unknown as JetStreamClient;
-      return consumeInBatches(js, f.jsm, consumer({ isStopping: () => stop, lingerMs: 30, tick }));
-    });
-    await sleep(10);
-    streams[0].queue.push(1); // wakes the first at once, the second 15 ms later
-    await sleep(15);
+    const runs = streams.map((f) =>
+      consumeInBatches(f.js, f.jsm, consumer({ isStopping: () => stop, tick: linger.tick })),
+    );
+    await until(() => streams.every((f) => f.fetches.some((x) => !x.no_wait)));
+    streams[0].queue.push(1);
     streams[1].queue.push(2);
-    while (streams.some((f) => f.settled.ack.length < 1)) await sleep(5);
+    await until(() => linger.waiting === 2);
+    const before = streams.map((f) => f.fetches.length);
+    expect(linger.release()).toBe(2); // one wakeup for both
+    await until(() => streams.every((f) => f.settled.ack.length === 1));
     stop = true;
+    linger.release();
     await Promise.all(runs);
-    // The no-wait fetch after each one's first message: the second joined the first one's timer.
-    const [a, b] = [stamps[0][1], stamps[1][1]];
-    expect(Math.abs(a - b)).toBeLessThan(8);
+    expect(streams.map((f, i) => f.fetches[before[i]].no_wait)).toEqual([true, true]);
+  });
+});
+
+describe("ticker", () => {
+  it("gives every caller within one period the same wait, and a new one after it ends", async () => {
+    const tick = ticker(5);
+    const first = tick();
+    expect(tick()).toBe(first);
+    await first;
+    expect(tick()).not.toBe(first);
   });
 });

@@ -1,6 +1,12 @@
 /** How the bridge groups records into Kafka requests (a fake producer records each request). */
+import { randomUUID } from "node:crypto";
+import { ServiceBroker } from "moleculer";
+import { Middleware as Channels } from "@moleculer/channels";
 import type { Producer } from "../../lib/kafka";
 import { KafkaBatcher } from "../../lib/kafka-batcher";
+import { publish } from "../../lib/channels";
+import { reloadConfig } from "../../lib/config";
+import { sleep } from "../support/fixtures";
 
 function fakeProducer() {
   const requests: string[][] = [];
@@ -81,5 +87,88 @@ describe("KafkaBatcher", () => {
     await b.drain();
     await later;
     expect(requests).toEqual([["t:y"]]);
+  });
+});
+
+describe("the Kafka bridge's records of one key", () => {
+  const broker = new ServiceBroker({ logger: false });
+  let bridge: any;
+  /** What Kafka acknowledged, as `key:name` in request order; the first request fails. */
+  const acked: string[] = [];
+  let attempts = 0;
+
+  const produce = (key: string, name: string) =>
+    bridge.produce("product_updated", {
+      eventId: randomUUID(),
+      type: "product.updated",
+      version: 1,
+      occurredAt: new Date().toISOString(),
+      key,
+      data: { name },
+    });
+
+  beforeAll(async () => {
+    // Kafka configured (never reached: the producer is replaced below), embedded mode.
+    reloadConfig({ ...process.env, KAFKA_BROKERS: "127.0.0.1:1", TRANSPORTER: "" });
+    const { default: Bridge } = await import("../../services/kafka-bridge.service");
+    bridge = broker.createService(Bridge);
+    bridge.batcher.producer = {
+      async sendBatch({ topicMessages }: any) {
+        if (attempts++ === 0) throw new Error("kafka down");
+        for (const t of topicMessages)
+          for (const m of t.messages) acked.push(`${m.key}:${JSON.parse(m.value).data.name}`);
+      },
+    };
+  });
+  afterAll(() => reloadConfig());
+
+  it("should not let a later record of a key go ahead of an earlier one that is retrying", async () => {
+    const first = produce("k", "first");
+    while (attempts === 0) await sleep(5); // its request failed: it waits to retry
+    const later = [produce("k", "second"), produce("other", "unrelated")];
+    await Promise.all([first, ...later]);
+    expect(acked.filter((r) => r.startsWith("k:"))).toEqual(["k:first", "k:second"]);
+    // Another key was not held up by the retry.
+    expect(acked.indexOf("other:unrelated")).toBeLessThan(acked.indexOf("k:first"));
+  });
+});
+
+describe("the embedded Kafka bridge", () => {
+  const broker = new ServiceBroker({
+    logger: false,
+    // As moleculer.config.ts has it: handlers get a Context.
+    middlewares: [Channels({ adapter: { type: "Fake", options: {} }, context: true } as any)],
+  });
+  const topics: string[] = [];
+
+  beforeAll(async () => {
+    // Kafka configured when the service is created (not when its module was imported), no NATS.
+    reloadConfig({ ...process.env, KAFKA_BROKERS: "127.0.0.1:1", TRANSPORTER: "" });
+    const { default: Bridge } = await import("../../services/kafka-bridge.service");
+    const bridge: any = broker.createService(Bridge);
+    bridge.connectLoop = async () => undefined; // no Kafka to connect to
+    bridge.batcher.producer = {
+      async sendBatch({ topicMessages }: any) {
+        for (const t of topicMessages) topics.push(t.topic);
+      },
+    };
+    await broker.start();
+  });
+  afterAll(async () => {
+    await broker.stop();
+    reloadConfig();
+  });
+
+  it("should forward an event from its in-process channel to the event's topic", async () => {
+    await publish(broker, "order.placed", {
+      eventId: randomUUID(),
+      type: "order.placed",
+      version: 1,
+      occurredAt: new Date().toISOString(),
+      key: "o1",
+      data: {},
+    });
+    for (let i = 0; i < 200 && !topics.length; i++) await sleep(5);
+    expect(topics).toEqual(["order_placed"]);
   });
 });
