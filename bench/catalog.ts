@@ -13,6 +13,11 @@
  *      and sort per request: p50 and p99 at 1 and 10 connections.
  *   D) inventory.reserve of 1 unit, in-process, on one hot product vs spread over 1,000 products:
  *      throughput ratio hot / spread (target >= 0.5).
+ *   V) variants: the uncached list of C over 10,000 products with 5 variants each (sizes) vs the
+ *      same over 10,000 products without variants, alternated ABBA on two nodes of the same
+ *      code, 10 connections: ratio of req/s (target >= 0.8, issue 14), and the uncached facets
+ *      and `?option.Size=M` list over the variant catalogue. With BENCH_MONGO_URI, V runs again
+ *      on that MongoDB-API store.
  *
  * The store is the embedded default (NeDB files in a temp dir), seeded once and copied for each
  * node. BENCH_MONGO_URI=mongodb://... runs D a second time on that MongoDB-API store.
@@ -29,6 +34,7 @@ import { ServiceBroker } from "moleculer";
 import { loadService } from "../bin/node";
 import { loadConfig, reloadConfig } from "../lib/config";
 import { brokerOptions } from "../moleculer.config";
+import { derivedFields, variantsOf, type ProductDoc } from "../domain/catalog";
 import { HELLO } from "./echo-node";
 import { alive, children, cpuUs, freePort, kill, runBench, startNats, tmpDir } from "./support";
 
@@ -45,11 +51,13 @@ const DEADLINE_MS = 240_000;
 /** The default page is the first 20; BENCH_LIST_PATH="/api/products?page=1&pageSize=20" spells it out. */
 const LIST_PATH = process.env.BENCH_LIST_PATH ?? "/api/products";
 /** BENCH_ONLY=a1,a2,c,d runs only those parts. */
-const ONLY = new Set((process.env.BENCH_ONLY ?? "a1,a2,c,d").split(",").map((x) => x.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? "a1,a2,c,d,v").split(",").map((x) => x.trim()));
 
 // ---------------------------------------------------------------- child nodes
 
 type Role = "seed" | "embedded" | "gateway" | "catalog" | "uncached" | "reserve";
+/** Variants per product of a seeded catalogue (BENCH_SEED_VARIANTS, set per seed node). */
+const SIZES = ["S", "M", "L", "XL", "XXL"];
 
 const SERVICES: Record<Role, string[]> = {
   seed: ["products", "inventory"],
@@ -60,40 +68,58 @@ const SERVICES: Record<Role, string[]> = {
   reserve: ["inventory"],
 };
 
+/** A product of the seeded catalogue with `variants` sizes (0: a product without options). */
+function benchProduct(i: number, at: string, variants: number): ProductDoc {
+  const doc: ProductDoc = {
+    _id: `bench-${String(i).padStart(6, "0")}`,
+    sku: `BENCH-${i}`,
+    name: `Bench product ${i}`,
+    description: `Product number ${i} of the benchmark catalogue`,
+    price: 100 + ((i * 7919) % 50_000),
+    currency: "USD",
+    category: `cat-${i % 12}`,
+    images: [],
+    active: true,
+    deleted: false,
+    version: 1,
+    createdAt: at,
+    updatedAt: at,
+  };
+  if (!variants) return doc;
+  const sizes = SIZES.slice(0, variants);
+  doc.basePrice = doc.price;
+  doc.options = [{ name: "Size", values: sizes }];
+  doc.variants = sizes.map((Size, k) => ({
+    id: `${doc._id}-${Size}`,
+    sku: `BENCH-${i}-${Size}`,
+    options: { Size },
+    ...(k ? { price: doc.price + k * 100 } : {}),
+    active: (i + k) % 7 !== 0,
+  }));
+  return { ...doc, ...derivedFields(doc) };
+}
+
 async function seed(broker: ServiceBroker) {
   const products: any = broker.getLocalService("products");
   const inventory: any = broker.getLocalService("inventory");
+  const variants = Number(process.env.BENCH_SEED_VARIANTS ?? 0);
   const t0 = Date.parse("2026-01-01T00:00:00Z");
   for (let from = 0; from < PRODUCTS; from += 1000) {
-    const docs = [];
-    for (let i = from; i < Math.min(from + 1000, PRODUCTS); i++) {
-      const at = new Date(t0 + i * 1000).toISOString();
-      docs.push({
-        _id: `bench-${String(i).padStart(6, "0")}`,
-        sku: `BENCH-${i}`,
-        name: `Bench product ${i}`,
-        description: `Product number ${i} of the benchmark catalogue`,
-        price: 100 + ((i * 7919) % 50_000),
-        currency: "USD",
-        category: `cat-${i % 12}`,
-        images: [],
-        active: true,
-        deleted: false,
-        version: 1,
-        createdAt: at,
-        updatedAt: at,
-      });
-    }
+    const docs: ProductDoc[] = [];
+    for (let i = from; i < Math.min(from + 1000, PRODUCTS); i++)
+      docs.push(benchProduct(i, new Date(t0 + i * 1000).toISOString(), variants));
     await products.adapter.insertMany(docs);
     await inventory.adapter.insertMany(
-      docs.map((d) => ({
-        _id: d._id,
-        kind: "stock",
-        productId: d._id,
-        available: 50,
-        reserved: 0,
-        deleted: false,
-      })),
+      docs.flatMap((d) =>
+        variantsOf(d).map((v, k) => ({
+          _id: v.id,
+          kind: "stock",
+          productId: v.id,
+          available: k === 1 ? 0 : 50,
+          reserved: 0,
+          deleted: false,
+        })),
+      ),
     );
   }
 }
@@ -289,6 +315,53 @@ async function uncached(seeded: string) {
   await kill(nodes);
 }
 
+/** V: the uncached list over variant products / over plain products, ABBA; then facets. */
+async function variantsPhase(label: string, plain: Record<string, string>, sized: Record<string, string>) {
+  const start = async (env: Record<string, string>) => {
+    const port = await freePort();
+    const { child } = await spawnNode("uncached", { ...env, PORT: String(port) });
+    return { child, base: `http://127.0.0.1:${port}` };
+  };
+  const a = await start(plain);
+  const b = await start(sized);
+  const pages = Math.ceil(PRODUCTS / 20);
+  const sorts = ["price", "-price", "name", "-name", "createdAt", "-createdAt"];
+  const list = (base: string, extra = "") => ({
+    url: base,
+    connections: 10,
+    requests: [
+      {
+        setupRequest: (req: any) => ({
+          ...req,
+          path: `/api/products?pageSize=20&page=${1 + Math.floor(Math.random() * pages)}&sort=${sorts[Math.floor(Math.random() * sorts.length)]}${extra}`,
+        }),
+      },
+    ],
+  });
+  const plainRows: Row[] = [];
+  const sizedRows: Row[] = [];
+  for (let round = 1; round <= 2; round++) {
+    const order = round % 2 ? ["a", "b"] : ["b", "a"];
+    for (const which of order)
+      if (which === "a") plainRows.push(await http(`V ${label}: list, no variants #${round}`, list(a.base)));
+      else sizedRows.push(await http(`V ${label}: list, 5 variants each #${round}`, list(b.base)));
+  }
+  await http(`V ${label}: list ?option.Size=M, 5 variants each`, {
+    ...list(b.base, "&option.Size=M"),
+  });
+  await http(`V ${label}: facets (uncached), 5 variants each`, {
+    url: `${b.base}/api/products/facets`,
+    connections: 1,
+  });
+  await kill([a.child, b.child]);
+  const avg = (rows: Row[], f: (r: Row) => number) => rows.reduce((n, r) => n + f(r), 0) / rows.length;
+  return {
+    label,
+    rps: avg(sizedRows, (r) => r.rps) / avg(plainRows, (r) => r.rps),
+    cpu: avg(plainRows, (r) => r.cpuUs) / avg(sizedRows, (r) => r.cpuUs),
+  };
+}
+
 async function reserves(namespace: string): Promise<Array<[string, number]>> {
   const stores: Array<[string, Record<string, string>]> = [["NeDB", { DATA_DIR: tmpDir("bench-d-") }]];
   if (process.env.BENCH_MONGO_URI)
@@ -352,6 +425,36 @@ async function run() {
 
   if (ONLY.has("c")) await uncached(seeded);
   const d = ONLY.has("d") ? await reserves(namespace) : [];
+  const v: Array<{ label: string; rps: number; cpu: number }> = [];
+  if (ONLY.has("v")) {
+    const sized = tmpDir("bench-catalog-seedv-");
+    await spawnNode("seed", { DATA_DIR: sized, BENCH_SEED_VARIANTS: String(SIZES.length) });
+    v.push(
+      await variantsPhase(
+        "NeDB",
+        { DATA_DIR: tmpDir("bench-v-", seeded) },
+        { DATA_DIR: tmpDir("bench-v-", sized) },
+      ),
+    );
+    if (process.env.BENCH_MONGO_URI) {
+      const mongo = (db: string) => ({
+        MONGO_URI: process.env.BENCH_MONGO_URI!.replace(/\/[^/]*$/, `/${db}`),
+      });
+      await spawnNode("seed", { DATA_DIR: tmpDir("bench-vm-"), ...mongo(`${namespace}p`) });
+      await spawnNode("seed", {
+        DATA_DIR: tmpDir("bench-vm-"),
+        BENCH_SEED_VARIANTS: String(SIZES.length),
+        ...mongo(`${namespace}v`),
+      });
+      v.push(
+        await variantsPhase(
+          "MongoDB API",
+          { DATA_DIR: tmpDir("bench-vm-"), ...mongo(`${namespace}p`) },
+          { DATA_DIR: tmpDir("bench-vm-"), ...mongo(`${namespace}v`) },
+        ),
+      );
+    }
+  }
 
   const verdict = (r: number, target: number) =>
     `${r.toFixed(2)}  (target >= ${target}: ${r >= target ? "met" : "MISSED"})`;
@@ -361,6 +464,10 @@ async function run() {
   if (ONLY.has("a2"))
     console.log(`  A2 cached list / hello, products on another node  ${verdict(a2.rps, 0.5)}`);
   for (const [store, r] of d) console.log(`  D reserve hot / spread, ${store.padEnd(26)}${verdict(r, 0.5)}`);
+  for (const r of v)
+    console.log(
+      `  V list with 5 variants / without, ${r.label.padEnd(16)}${verdict(r.rps, 0.8)}; by CPU per request ${r.cpu.toFixed(2)}`,
+    );
   if (!ONLY.has("a1") && !ONLY.has("a2")) return;
   console.log(
     "the A ratios from CPU per request of the node processes (hello's / list's; immune to other load):",

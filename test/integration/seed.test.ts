@@ -51,7 +51,7 @@ describe("npm run seed beside a running embedded backend", () => {
     expect(seeded).toMatchObject({ code: 0 });
     expect(seeded.out).toContain("seeding through its API");
     expect(seeded.out).toContain("Seeded: 240 created, 0 already there");
-    const page = await (await fetch(`${base}/api/products?category=apparel&pageSize=100`)).json();
+    const page: any = await (await fetch(`${base}/api/products?category=apparel&pageSize=100`)).json();
     expect(page.total).toBe(24);
     expect(page.rows[0].variants).toHaveLength(12);
     expect(page.rows[0].options.map((o: any) => o.name)).toEqual(["Size", "Color"]);
@@ -60,7 +60,8 @@ describe("npm run seed beside a running embedded backend", () => {
   it("should create nothing the second time", async () => {
     const again = await run("scripts/seed.js", env);
     expect(again.out).toContain("Seeded: 0 created, 240 already there");
-    expect((await (await fetch(`${base}/api/products?pageSize=1`)).json()).total).toBe(240);
+    const all: any = await (await fetch(`${base}/api/products?pageSize=1`)).json();
+    expect(all.total).toBe(240);
   }, 120_000);
 
   it("should take the backend's record away when it stops", async () => {
