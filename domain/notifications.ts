@@ -146,3 +146,16 @@ export function planDeliveries(evt: EventEnvelope, user: UserContact): Planned[]
       return [];
   }
 }
+
+/** API.md's delivery, as `GET /api/notifications` lists it. */
+export function toDelivery(d: DeliveryDoc) {
+  return {
+    id: d._id,
+    channel: d.channel,
+    template: d.template,
+    to: d.to,
+    status: d.status,
+    eventId: d.eventId,
+    createdAt: new Date(d.createdAt).toISOString(),
+  };
+}

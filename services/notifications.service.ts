@@ -12,9 +12,6 @@
  * - after NOTIFY_MAX_ATTEMPTS (counted across workers) the delivery is `failed`, listed, counted
  *   and dead-lettered.
  */
-import fs from "node:fs";
-import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { Events, type EventEnvelope, type Meta, type UserContact } from "../contracts";
 import {
@@ -22,25 +19,21 @@ import {
   isLastAttempt,
   isTransient,
   planDeliveries,
-  render,
+  toDelivery,
   type Channel,
-  type DeliveryDoc,
   type Planned,
 } from "../domain/notifications";
 import { paging, pageOf } from "../domain/paging";
 import { config, type Config } from "../lib/config";
 import { publish } from "../lib/channels";
 import { DeliveryLeases, type Held, type InFlightMessage } from "../lib/delivery-lease";
+import { renderMessage } from "../lib/notification-templates";
+import { StopAware } from "../lib/stop-aware";
 import { call } from "../lib/typed";
 import { createMessaging, type Email, type Messaging, type Sms } from "../lib/messaging";
 import { DbMixin } from "../mixins/db.mixin";
 
 const DELIVERIES = "notifications.deliveries.total";
-// templates/ sits at the project root: one level up from services/, two from dist/services/.
-const TEMPLATES = [
-  path.join(__dirname, "..", "templates"),
-  path.join(__dirname, "..", "..", "templates"),
-].find((d) => fs.existsSync(d))!;
 /**
  * JetStream redelivers a message this long after its handler last said it was working: a killed
  * node's deliveries come back within seconds. Heartbeats come well inside it.
@@ -48,27 +41,9 @@ const TEMPLATES = [
 const ACK_WAIT_MS = 10_000;
 /** A redelivery that finds a live lease comes back just after the lease ends. */
 const AFTER_LEASE_MS = 200;
-/** Writes a stopping node still tries when recording a send that went through. */
-const LAST_WRITES_WHEN_STOPPING = 3;
 
 /** How a message's handling ended: ack it, or nak it now or after a delay. */
 type Outcome = { kind: "finished" } | { kind: "givenBack" } | { kind: "later"; inMs: number };
-
-function template(name: string): string {
-  return fs.readFileSync(path.join(TEMPLATES, name), "utf8").trimEnd();
-}
-
-export function toDelivery(d: DeliveryDoc) {
-  return {
-    id: d._id,
-    channel: d.channel,
-    template: d.template,
-    to: d.to,
-    status: d.status,
-    eventId: d.eventId,
-    createdAt: new Date(d.createdAt).toISOString(),
-  };
-}
 
 interface Vars {
   adapter: any;
@@ -77,9 +52,8 @@ interface Vars {
   cfg: Config;
   messaging: Messaging;
   leases: DeliveryLeases;
-  /** Aborted when the broker starts stopping: every backoff ends at once. */
-  stopSignal: AbortController;
-  stopWatch?: NodeJS.Timeout;
+  /** Backoffs and write retries that end as soon as the broker starts stopping. */
+  shutdown: StopAware;
   /** Messages being handled, which `stopped` waits for (their leases are given back first). */
   inFlight: Set<Promise<void>>;
 }
@@ -87,10 +61,6 @@ interface Methods {
   notify(evt: EventEnvelope, raw?: InFlightMessage): Promise<void>;
   deliver(evt: EventEnvelope, userId: string, p: Planned, raw?: InFlightMessage): Promise<Outcome>;
   attempt(evt: EventEnvelope, p: Planned, held: Held): Promise<Outcome>;
-  persist<T>(what: string, write: () => Promise<T>): Promise<T | undefined>;
-  pause(ms: number): Promise<boolean>;
-  isStopping(): boolean;
-  render(p: Planned): Email | Sms;
   send(channel: Channel, message: Email | Sms): Promise<void>;
 }
 type This = Service & Vars & Methods;
@@ -166,7 +136,7 @@ const NotificationsService: ServiceSchema<ServiceSettingSchema, Methods, Vars> &
   ),
   methods: {
     async notify(evt, raw) {
-      if (this.isStopping()) return void raw?.nak?.();
+      if (this.shutdown.stopping) return void raw?.nak?.();
       const data: any = evt.data;
       const user: UserContact | null = await call(this.broker, "users.contact", { id: data.userId }).catch(
         (err: any) => {
@@ -184,13 +154,14 @@ const NotificationsService: ServiceSchema<ServiceSettingSchema, Methods, Vars> &
       const inMs = Math.max(...later.map((o) => o.inMs));
       if (raw?.nak) return raw.nak(inMs);
       // The in-process adapter never redelivers: wait for the lease here instead.
-      if (await this.pause(inMs)) return this.notify(evt, raw);
+      if (await this.shutdown.pause(inMs)) return this.notify(evt, raw);
     },
 
     /** One planned message: claimed, then sent, or left for whoever holds it. */
     async deliver(evt, userId, p, raw) {
+      if (this.shutdown.stopping) return { kind: "givenBack" };
       // A template problem fails here, before any record or attempt.
-      if (p.enabled) this.render(p);
+      if (p.enabled) renderMessage(p);
       const claim = await this.leases.claim({
         eventId: evt.eventId,
         channel: p.channel,
@@ -219,9 +190,16 @@ const NotificationsService: ServiceSchema<ServiceSettingSchema, Methods, Vars> &
 
     /** Attempts, with backoff, until sent, failed, taken over by another worker or given back. */
     async attempt(evt, p, held) {
-      const message = this.render(p);
+      const message = renderMessage(p);
       for (let attempt = held.attempts + 1; ; attempt++) {
-        if (!(await this.leases.startAttempt(held, attempt))) {
+        // Recorded before the send, so a takeover continues the count (and a lost lease shows).
+        const mine = await this.shutdown.persist(
+          `attempt ${attempt} of ${held.id}`,
+          () => this.leases.startAttempt(held, attempt),
+          this.cfg.notifyBackoffMs,
+        );
+        if (mine === undefined) return { kind: "givenBack" };
+        if (!mine) {
           this.logger.info(`${held.id}: another worker took the delivery over; leaving it to it.`);
           return { kind: "finished" };
         }
@@ -234,7 +212,11 @@ const NotificationsService: ServiceSchema<ServiceSettingSchema, Methods, Vars> &
           );
           if (last) {
             const error = String(err?.message ?? err);
-            const marked = await this.persist(`${held.id} failed`, () => this.leases.markFailed(held, error));
+            const marked = await this.shutdown.persist(
+              `${held.id} failed`,
+              () => this.leases.markFailed(held, error),
+              this.cfg.notifyBackoffMs,
+            );
             if (marked === undefined) return { kind: "givenBack" };
             if (marked) this.broker.metrics.increment(DELIVERIES, { channel: p.channel, status: "failed" });
             await publish(this.broker, "notifications.dead", {
@@ -244,14 +226,18 @@ const NotificationsService: ServiceSchema<ServiceSettingSchema, Methods, Vars> &
             });
             return { kind: "finished" };
           }
-          if (await this.pause(backoffMs(attempt, this.cfg.notifyBackoffMs))) continue;
+          if (await this.shutdown.pause(backoffMs(attempt, this.cfg.notifyBackoffMs))) continue;
           await this.leases
             .release(held)
             .catch((e: any) => this.logger.warn(`Releasing ${held.id}: ${e?.message}`));
           return { kind: "givenBack" };
         }
         // Sent: from here on nothing sends it again, whatever the store answers.
-        const marked = await this.persist(`${held.id} sent`, () => this.leases.markSent(held));
+        const marked = await this.shutdown.persist(
+          `${held.id} sent`,
+          () => this.leases.markSent(held),
+          this.cfg.notifyBackoffMs,
+        );
         if (marked === undefined) {
           this.logger.error(
             `${held.id} was sent but could not be recorded; its lease lapses and another node may send it again.`,
@@ -261,42 +247,6 @@ const NotificationsService: ServiceSchema<ServiceSettingSchema, Methods, Vars> &
         if (marked) this.broker.metrics.increment(DELIVERIES, { channel: p.channel, status: "sent" });
         return { kind: "finished" };
       }
-    },
-
-    /** Retries a store write until it lands; a stopping node makes a few last tries. Undefined: never landed. */
-    async persist<T>(what: string, write: () => Promise<T>): Promise<T | undefined> {
-      let lastTries = LAST_WRITES_WHEN_STOPPING;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await write();
-        } catch (err: any) {
-          this.logger.warn(`Recording ${what}: write ${attempt} failed (${err?.message}); retrying.`);
-          if (this.isStopping() && --lastTries <= 0) return undefined;
-          if (!(await this.pause(backoffMs(attempt, this.cfg.notifyBackoffMs)))) await sleep(50);
-        }
-      }
-    },
-
-    /** Waits ms; false (at once) when the node is stopping. */
-    async pause(ms) {
-      if (this.isStopping()) return false;
-      return sleep(ms, true, { signal: this.stopSignal.signal, ref: false }).catch(() => false);
-    },
-
-    isStopping() {
-      return this.stopSignal.signal.aborted;
-    },
-
-    /** The message of a planned delivery; a template problem fails here, before any attempt. */
-    render(p) {
-      if (p.channel === "sms")
-        return { to: p.to!, body: render(template(`${p.template}.sms.txt`), p.vars, false) };
-      return {
-        to: p.to!,
-        subject: render(template(`${p.template}.subject.txt`), p.vars, false),
-        text: render(template(`${p.template}.txt`), p.vars, false),
-        html: render(template(`${p.template}.html`), p.vars, true),
-      };
     },
 
     send(channel, message) {
@@ -317,7 +267,7 @@ const NotificationsService: ServiceSchema<ServiceSettingSchema, Methods, Vars> &
       this.broker.nodeID,
       this.cfg.notifyLeaseMs,
     );
-    this.stopSignal = new AbortController();
+    this.shutdown = new StopAware(this.broker, this.logger);
     this.inFlight = new Set();
     this.broker.metrics.register({
       type: "counter",
@@ -327,16 +277,10 @@ const NotificationsService: ServiceSchema<ServiceSettingSchema, Methods, Vars> &
     });
   },
   started() {
-    // The channels adapter waits for in-flight messages before `stopped` runs, so the backoffs
-    // must end as soon as the broker starts stopping, not when this service's turn comes.
-    this.stopWatch = setInterval(() => {
-      if (this.broker.stopping) this.stopSignal.abort();
-    }, 100);
-    this.stopWatch.unref();
+    this.shutdown.start();
   },
   async stopped() {
-    this.stopSignal.abort();
-    clearInterval(this.stopWatch);
+    this.shutdown.stop();
     await Promise.allSettled([...this.inFlight]);
     this.messaging.close();
   },

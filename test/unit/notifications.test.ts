@@ -15,7 +15,7 @@ import {
   type DeliveryDoc,
 } from "../../domain/notifications";
 import { reloadConfig } from "../../lib/config";
-import { deliveryId } from "../../lib/delivery-lease";
+import { DeliveryLeases, deliveryId, type Held } from "../../lib/delivery-lease";
 import { brokerOptions } from "../../moleculer.config";
 import { FakeMessaging, connectionRefused } from "../support/fake-messaging";
 import {
@@ -292,5 +292,48 @@ describe("an event that comes twice", () => {
     await deliverUntilSettled(node.handler, evt);
     await deliverUntilSettled(node.handler, evt);
     expect(node.messaging.emails).toHaveLength(1);
+  });
+});
+
+describe("two workers' leases on one delivery record", () => {
+  let node: Node;
+  beforeAll(async () => {
+    node = await notificationsNode(tmpDir(), {});
+  });
+  afterAll(() => node.broker.stop());
+
+  const workerOf = (owner: string, leaseMs: number) =>
+    new DeliveryLeases(
+      {
+        insert: (doc) => node.svc.adapter.insert(doc),
+        findOne: (query) => node.svc.adapter.findOne(query),
+        updateOneIf: (filter, update) => node.svc.updateOneIf(filter, update),
+      },
+      owner,
+      leaseMs,
+    );
+  const fresh = (evt: EventEnvelope) => ({
+    eventId: evt.eventId,
+    channel: "email" as const,
+    template: "welcome",
+    to: USER.email,
+    userId: USER.id,
+    status: "pending" as const,
+    createdAt: Date.now(),
+  });
+
+  it("should keep a lapsed owner's late writes from clobbering the worker that took over", async () => {
+    const evt = welcomeEvent();
+    const slow = workerOf("slow-node", 1);
+    const claimedBySlow = await slow.claim(fresh(evt));
+    await new Promise((r) => setTimeout(r, 5));
+    const claimedByNext = await workerOf("next-node", 60_000).claim(fresh(evt));
+    expect(claimedBySlow.kind).toBe("held");
+    expect(claimedByNext).toMatchObject({ kind: "held", held: { fence: 2 } });
+    const slowHeld = (claimedBySlow as { held: Held }).held;
+    expect(await slow.startAttempt(slowHeld, 1)).toBe(false);
+    expect(await slow.markFailed(slowHeld, "late verdict")).toBe(false);
+    await slow.release(slowHeld);
+    expect(await node.record(evt)).toMatchObject({ status: "pending", owner: "next-node", fence: 2 });
   });
 });
