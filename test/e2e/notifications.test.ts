@@ -4,16 +4,9 @@ import type { EventEnvelope } from "../../contracts";
 import { publish } from "../../lib/channels";
 import { ALL_SERVICES } from "../../lib/config";
 import { member } from "../support/broker";
-import {
-  Cluster,
-  describeE2E,
-  freePort,
-  infraCtl,
-  sleep,
-  waitFor,
-  type NodeProcess,
-} from "../support/cluster";
+import { Cluster, describeE2E, freePort, sleep, waitFor, type NodeProcess } from "../support/cluster";
 import { Mailpit } from "../support/mailpit";
+import { TcpProxy } from "../support/tcp-proxy";
 
 const ADMIN = { email: "notify-e2e@shop.test", password: "notify-e2e-password" };
 import { TwilioStub } from "../support/twilio-stub";
@@ -24,6 +17,8 @@ describeE2E("notifications on their own node, with Mailpit and the Twilio stub",
   let pub: ServiceBroker;
   let mail: Mailpit;
   const stub = new TwilioStub();
+  /** The notifications node's way to Mailpit: "Mailpit down" closes it, not the shared Mailpit. */
+  let smtp: TcpProxy;
   const placed: EventEnvelope<"order.placed">[] = [];
   let adminToken: string;
   let productId: string;
@@ -89,8 +84,11 @@ describeE2E("notifications on their own node, with Mailpit and the Twilio stub",
       ACCESS_TOKEN_TTL: "3600",
     });
     mail = new Mailpit(cluster.infra.MAILPIT_URL);
+    const mailpitSmtp = new URL(cluster.infra.SMTP_URL);
+    smtp = new TcpProxy(mailpitSmtp.hostname, Number(mailpitSmtp.port));
+    await smtp.up();
     await cluster.add("gateway", ["api"]);
-    notifier = await cluster.add("notify", ["notifications"]);
+    notifier = await cluster.add("notify", ["notifications"], { SMTP_URL: `smtp://127.0.0.1:${smtp.port}` });
     await cluster.add(
       "rest",
       ALL_SERVICES.filter((s) => s !== "api" && s !== "notifications"),
@@ -120,6 +118,7 @@ describeE2E("notifications on their own node, with Mailpit and the Twilio stub",
     await pub?.stop();
     await cluster?.stopAll();
     await stub.stop();
+    await smtp?.down();
   });
 
   it("should send exactly one welcome email to a new user", async () => {
@@ -218,17 +217,17 @@ describeE2E("notifications on their own node, with Mailpit and the Twilio stub",
     expect(stub.messages.filter((m) => m.to === "+15551230004")).toHaveLength(0);
   });
 
-  it("should deliver all 20 confirmations, none twice, when Mailpit was down for 10 s while they were placed", async () => {
+  it("should deliver all 20 confirmations, none twice, when SMTP was unreachable for 10 s while they were placed", async () => {
     const u = await signup();
     await waitFor("the welcome email", async () => (await mail.to(u.email)).length === 1, 30_000);
     const orders: string[] = [];
-    await infraCtl("down", "mailpit");
+    await smtp.down();
     try {
       const started = Date.now();
       for (let i = 0; i < 20; i++) orders.push((await order(u.token)).orderId);
       await sleep(Math.max(0, 10_000 - (Date.now() - started)));
     } finally {
-      await infraCtl("up", "mailpit");
+      await smtp.up();
     }
     await waitFor("20 confirmations", async () => (await mail.to(u.email)).length === 21, 90_000, 1000);
     await sleep(2000);
