@@ -75,8 +75,10 @@ export class DeliveryLeases {
       if (!existing) break;
       const verdict = claimVerdict(existing, Date.now());
       if (verdict.kind !== "take") return verdict;
+      // Records from before fences existed have none: match that, not a fence of 0.
+      const sameFence = existing.fence === undefined ? { $exists: false } : existing.fence;
       const taken = await this.store.updateOneIf(
-        { _id: existing._id, fence: existing.fence ?? 0, status: "pending" },
+        { _id: existing._id, fence: sameFence, status: "pending" },
         {
           $set: {
             owner: this.owner,

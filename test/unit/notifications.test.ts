@@ -336,4 +336,26 @@ describe("two workers' leases on one delivery record", () => {
     await slow.release(slowHeld);
     expect(await node.record(evt)).toMatchObject({ status: "pending", owner: "next-node", fence: 2 });
   });
+
+  it("should take over a pending record written before owners and fences existed", async () => {
+    const evt = welcomeEvent();
+    const { owner: _owner, fence: _fence, ...legacy } = abandonedRecord(evt, { leaseUntil: Date.now() - 1 });
+    await node.svc.adapter.insert({ ...legacy, _id: randomUUID() });
+    // MongoDB's unique (eventId, channel) index, which NeDB lacks, finds the old record.
+    const mongoLike = new DeliveryLeases(
+      {
+        insert: async (doc) => {
+          if (await node.svc.adapter.findOne({ eventId: doc.eventId, channel: doc.channel }))
+            throw Object.assign(new Error("E11000 duplicate key"), { code: 11000 });
+          return node.svc.adapter.insert(doc);
+        },
+        findOne: (query) => node.svc.adapter.findOne(query),
+        updateOneIf: (filter, update) => node.svc.updateOneIf(filter, update),
+      },
+      "next-node",
+      60_000,
+    );
+    expect(await mongoLike.claim(fresh(evt))).toMatchObject({ kind: "held", held: { fence: 1 } });
+    expect(await node.record(evt)).toMatchObject({ owner: "next-node", fence: 1 });
+  });
 });
