@@ -1,6 +1,20 @@
-/** Pure rules of notifications: template rendering, money formatting, retry classification. */
+/**
+ * Pure rules of notifications: what an event sends, template rendering, money formatting, retry
+ * classification, and what a worker does with a delivery record it finds.
+ */
+import { Events, type EventEnvelope, type UserContact } from "../contracts";
 
 export type Vars = Record<string, unknown>;
+export type Channel = "email" | "sms";
+
+/** One message an event asks for: rendered from `template`, sent only when `enabled`. */
+export interface Planned {
+  channel: Channel;
+  template: string;
+  to: string | null;
+  enabled: boolean;
+  vars: Vars;
+}
 
 const HTML_ESCAPES: Record<string, string> = {
   "&": "&amp;",
@@ -50,4 +64,98 @@ export function isTransient(err: any): boolean {
 /** Exponential backoff: base, 2x base, 4x base, ... capped. */
 export function backoffMs(attempt: number, baseMs: number, capMs = 30_000): number {
   return Math.min(capMs, baseMs * 2 ** (attempt - 1));
+}
+
+/** One delivery record: an (event, channel) pair, claimed by one worker at a time. */
+export interface DeliveryDoc {
+  _id: string;
+  eventId: string;
+  channel: Channel;
+  template: string;
+  to: string | null;
+  userId: string;
+  status: "pending" | "sent" | "failed" | "skipped";
+  attempts: number;
+  createdAt: number;
+  /** Until when `owner` may work on it; 0 once given back. */
+  leaseUntil: number;
+  /** The node working on it, null when nobody is. */
+  owner: string | null;
+  /** Raised by every claim: a write carrying an older fence is a lapsed owner's and changes nothing. */
+  fence: number;
+  sentAt?: number;
+  error?: string;
+}
+
+/** What a worker that meets an existing delivery record does with it. */
+export type ClaimVerdict = { kind: "done" } | { kind: "busy"; retryInMs: number } | { kind: "take" };
+
+/**
+ * Finished records are left alone; a pending one under another worker's live lease must come back
+ * once the lease ends (its owner may die); a pending one nobody holds is taken over.
+ */
+export function claimVerdict(doc: Pick<DeliveryDoc, "status" | "leaseUntil">, now: number): ClaimVerdict {
+  if (doc.status !== "pending") return { kind: "done" };
+  if (doc.leaseUntil > now) return { kind: "busy", retryInMs: doc.leaseUntil - now };
+  return { kind: "take" };
+}
+
+/** Attempts are counted across workers: a takeover continues the count, it does not restart it. */
+export function isLastAttempt(attempt: number, maxAttempts: number, transient: boolean): boolean {
+  return !transient || attempt >= maxAttempts;
+}
+
+/** What an event sends, to whom, and whether the user's preferences allow it. */
+export function planDeliveries(evt: EventEnvelope, user: UserContact): Planned[] {
+  const data: any = evt.data;
+  const money = (n: number) => formatMoney(n, data.currency ?? "USD");
+  const base = { name: user.name, email: user.email, orderId: data.orderId, reason: data.reason };
+  const email = (name: string, vars: Vars = {}): Planned => ({
+    channel: "email",
+    template: name,
+    to: user.email,
+    enabled: user.notifications.email,
+    vars: { ...base, ...vars },
+  });
+  switch (evt.type) {
+    case Events.userRegistered:
+      return [email("welcome")];
+    case Events.orderPlaced: {
+      const items = (data.items ?? []).map((i: any) => ({
+        ...i,
+        unitPrice: money(i.unitPrice),
+        lineTotal: money(i.lineTotal),
+      }));
+      const vars = { items, total: money(data.total), count: items.length };
+      return [
+        email("order-confirmation", vars),
+        {
+          channel: "sms",
+          template: "order-confirmation",
+          to: user.phone ?? null,
+          enabled: Boolean(user.phone) && user.notifications.sms,
+          vars: { ...base, ...vars },
+        },
+      ];
+    }
+    case Events.orderPaymentFailed:
+      return [email("payment-failed")];
+    case Events.orderCancelled:
+      return [email("order-cancelled")];
+    default:
+      return [];
+  }
+}
+
+/** API.md's delivery, as `GET /api/notifications` lists it. */
+export function toDelivery(d: DeliveryDoc) {
+  return {
+    id: d._id,
+    channel: d.channel,
+    template: d.template,
+    to: d.to,
+    status: d.status,
+    eventId: d.eventId,
+    createdAt: new Date(d.createdAt).toISOString(),
+  };
 }

@@ -187,6 +187,8 @@ export function loadConfig(env: Env = process.env) {
     tracing: tracing(env),
     notifyMaxAttempts: int(env, "NOTIFY_MAX_ATTEMPTS", 6, 1, 100),
     notifyBackoffMs: int(env, "NOTIFY_BACKOFF_MS", 1000, 1, 600_000),
+    /** How long a notifications worker owns a delivery unless it renews (it does, while working). */
+    notifyLeaseMs: int(env, "NOTIFY_LEASE_MS", 10_000, 100, 600_000),
     reservationTtlSeconds: int(env, "RESERVATION_TTL_SECONDS", 900, 1, 7 * 86400),
     lowStockThreshold: int(env, "LOW_STOCK_THRESHOLD", 5, 0, 1_000_000_000),
     /** How often every node re-publishes outbox events left unsent (mixins/outbox.mixin.ts). */

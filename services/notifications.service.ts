@@ -1,58 +1,82 @@
 /**
- * Email and SMS on domain events, each sent at most once per (event, channel): a delivery record
- * is claimed (unique index) before anything is sent, so a redelivered event sends nothing twice.
- * Transient failures are retried with exponential backoff while the channel message stays
- * unacknowledged; after NOTIFY_MAX_ATTEMPTS the delivery is `failed` and dead-lettered.
+ * Email and SMS on domain events, each sent at most once per (event, channel) while the store
+ * answers, and never silently dropped. What must stay true:
+ * - a delivery record (one id per event and channel) is claimed under a lease with a fence
+ *   (lib/delivery-lease.ts) before anything is sent;
+ * - a redelivery that finds another worker's live lease comes back after it (nak with a delay),
+ *   since that worker may die; it is never acknowledged and forgotten;
+ * - a send that succeeded is never repeated because the write recording it failed: the write is
+ *   retried on its own;
+ * - a stopping node does not wait out a backoff: it gives its leases back and naks its messages
+ *   so another node sends them at once;
+ * - after NOTIFY_MAX_ATTEMPTS (counted across workers) the delivery is `failed`, listed, counted
+ *   and dead-lettered.
  */
-import fs from "node:fs";
-import path from "node:path";
-import { randomUUID } from "node:crypto";
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { Events, type EventEnvelope, type Meta, type UserContact } from "../contracts";
-import { backoffMs, formatMoney, isTransient, render, type Vars } from "../domain/notifications";
+import {
+  backoffMs,
+  isLastAttempt,
+  isTransient,
+  planDeliveries,
+  toDelivery,
+  type Channel,
+  type Planned,
+} from "../domain/notifications";
 import { paging, pageOf } from "../domain/paging";
-import { config } from "../lib/config";
+import { config, type Config } from "../lib/config";
 import { publish } from "../lib/channels";
+import { DeliveryLeases, type Held, type InFlightMessage } from "../lib/delivery-lease";
+import { renderMessage } from "../lib/notification-templates";
+import { StopAware } from "../lib/stop-aware";
 import { call } from "../lib/typed";
-import { createMessaging, type Email, type Sms } from "../lib/messaging";
+import { createMessaging, type Email, type Messaging, type Sms } from "../lib/messaging";
 import { DbMixin } from "../mixins/db.mixin";
-import { setTimeout as sleep } from "node:timers/promises";
 
-const cfg = config();
 const DELIVERIES = "notifications.deliveries.total";
-// templates/ sits at the project root: one level up from services/, two from dist/services/.
-const TEMPLATES = [
-  path.join(__dirname, "..", "templates"),
-  path.join(__dirname, "..", "..", "templates"),
-].find((d) => fs.existsSync(d))!;
-const LEASE_MS = 120_000;
+/**
+ * JetStream redelivers a message this long after its handler last said it was working: a killed
+ * node's deliveries come back within seconds. Heartbeats come well inside it.
+ */
+const ACK_WAIT_MS = 10_000;
+/** A redelivery that finds a live lease comes back just after the lease ends. */
+const AFTER_LEASE_MS = 200;
 
-type Channel = "email" | "sms";
-interface Planned {
-  channel: Channel;
-  template: string;
-  to: string | null;
-  enabled: boolean;
-  vars: Vars;
+/** How a message's handling ended: ack it, or nak it now or after a delay. */
+type Outcome = { kind: "finished" } | { kind: "givenBack" } | { kind: "later"; inMs: number };
+
+interface Vars {
+  adapter: any;
+  updateOneIf(filter: object, update: object): Promise<any | null>;
+  dbPing(): Promise<boolean>;
+  cfg: Config;
+  messaging: Messaging;
+  leases: DeliveryLeases;
+  /** Backoffs and write retries that end as soon as the broker starts stopping. */
+  shutdown: StopAware;
+  /** Messages being handled, which `stopped` waits for (their leases are given back first). */
+  inFlight: Set<Promise<void>>;
 }
-
-function template(name: string): string {
-  return fs.readFileSync(path.join(TEMPLATES, name), "utf8").trimEnd();
+interface Methods {
+  notify(evt: EventEnvelope, raw?: InFlightMessage): Promise<void>;
+  deliver(evt: EventEnvelope, userId: string, p: Planned, raw?: InFlightMessage): Promise<Outcome>;
+  attempt(evt: EventEnvelope, p: Planned, held: Held): Promise<Outcome>;
+  send(channel: Channel, message: Email | Sms): Promise<void>;
 }
+type This = Service & Vars & Methods;
 
-export function toDelivery(d: any) {
-  return {
-    id: d._id,
-    channel: d.channel,
-    template: d.template,
-    to: d.to,
-    status: d.status,
-    eventId: d.eventId,
-    createdAt: new Date(d.createdAt).toISOString(),
-  };
-}
+/** Durable subscriptions (@moleculer/channels reads `channels`, which moleculer's types don't know). */
+type Channels = Record<
+  string,
+  {
+    group: string;
+    maxInFlight: number;
+    nats: object;
+    handler(this: This, ctx: Context<EventEnvelope>, raw?: InFlightMessage): Promise<void>;
+  }
+>;
 
-const NotificationsService = {
+const NotificationsService: ServiceSchema<ServiceSettingSchema, Methods, Vars> & { channels: Channels } = {
   name: "notifications",
   mixins: [
     DbMixin({
@@ -71,7 +95,7 @@ const NotificationsService = {
         page: { type: "number", integer: true, positive: true, convert: true, optional: true },
         pageSize: { type: "number", integer: true, positive: true, convert: true, optional: true },
       },
-      async handler(this: any, ctx: Context<{ page?: number; pageSize?: number }, Meta>) {
+      async handler(ctx: Context<{ page?: number; pageSize?: number }, Meta>) {
         const { page, pageSize, offset, limit } = paging(ctx.params.page, ctx.params.pageSize);
         const query = { userId: ctx.meta.user!.id, status: { $in: ["sent", "failed", "skipped"] } };
         const [docs, total] = await Promise.all([
@@ -83,7 +107,7 @@ const NotificationsService = {
     },
     health: {
       visibility: "public",
-      async handler(this: any) {
+      async handler() {
         return { service: "notifications", database: await this.dbPing().catch(() => false) };
       },
     },
@@ -96,15 +120,23 @@ const NotificationsService = {
           group: "notifications",
           // A message waiting out a retry must not hold up the others.
           maxInFlight: 10,
-          async handler(this: any, ctx: Context<EventEnvelope>, raw: any) {
-            await this.notify(ctx.params, raw);
+          nats: { consumerOptions: { config: { ack_wait: ACK_WAIT_MS * 1_000_000 } } },
+          async handler(ctx, raw) {
+            const run = this.notify(ctx.params, raw);
+            this.inFlight.add(run);
+            try {
+              await run;
+            } finally {
+              this.inFlight.delete(run);
+            }
           },
         },
       ],
     ),
   ),
   methods: {
-    async notify(this: any, evt: EventEnvelope, raw: any) {
+    async notify(evt, raw) {
+      if (this.shutdown.stopping) return void raw?.nak?.();
       const data: any = evt.data;
       const user: UserContact | null = await call(this.broker, "users.contact", { id: data.userId }).catch(
         (err: any) => {
@@ -114,142 +146,129 @@ const NotificationsService = {
       );
       if (!user)
         return this.logger.warn(`${evt.type} ${evt.eventId}: user ${data.userId} not found; nothing sent.`);
-      for (const p of this.plan(evt, user) as Planned[]) await this.deliver(evt, user.id, p, raw);
+      const outcomes: Outcome[] = [];
+      for (const p of planDeliveries(evt, user)) outcomes.push(await this.deliver(evt, user.id, p, raw));
+      const later = outcomes.filter((o): o is Outcome & { kind: "later" } => o.kind === "later");
+      if (outcomes.some((o) => o.kind === "givenBack")) return void raw?.nak?.();
+      if (!later.length) return;
+      const inMs = Math.max(...later.map((o) => o.inMs));
+      if (raw?.nak) return raw.nak(inMs);
+      // The in-process adapter never redelivers: wait for the lease here instead.
+      if (await this.shutdown.pause(inMs)) return this.notify(evt, raw);
     },
 
-    /** What an event sends, to whom, and whether the user's preferences allow it. */
-    plan(evt: EventEnvelope, user: UserContact): Planned[] {
-      const data: any = evt.data;
-      const money = (n: number) => formatMoney(n, data.currency ?? "USD");
-      const base = { name: user.name, email: user.email, orderId: data.orderId, reason: data.reason };
-      const email = (name: string, vars: Vars = {}): Planned => ({
-        channel: "email",
-        template: name,
-        to: user.email,
-        enabled: user.notifications.email,
-        vars: { ...base, ...vars },
-      });
-      switch (evt.type) {
-        case Events.userRegistered:
-          return [email("welcome")];
-        case Events.orderPlaced: {
-          const items = (data.items ?? []).map((i: any) => ({
-            ...i,
-            unitPrice: money(i.unitPrice),
-            lineTotal: money(i.lineTotal),
-          }));
-          const vars = { items, total: money(data.total), count: items.length };
-          return [
-            email("order-confirmation", vars),
-            {
-              channel: "sms",
-              template: "order-confirmation",
-              to: user.phone ?? null,
-              enabled: Boolean(user.phone) && user.notifications.sms,
-              vars: { ...base, ...vars },
-            },
-          ];
-        }
-        case Events.orderPaymentFailed:
-          return [email("payment-failed")];
-        case Events.orderCancelled:
-          return [email("order-cancelled")];
-        default:
-          return [];
-      }
-    },
-
-    async deliver(this: any, evt: EventEnvelope, userId: string, p: Planned, raw: any) {
-      const doc = await this.claim(evt, userId, p);
-      if (!doc) return;
-      const message = this.render(p);
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.send(p.channel, message);
-          await this.updateOneIf(
-            { _id: doc._id },
-            { $set: { status: "sent", attempts: attempt, sentAt: Date.now() } },
-          );
-          this.broker.metrics.increment(DELIVERIES, { channel: p.channel, status: "sent" });
-          return;
-        } catch (err: any) {
-          const transient = isTransient(err);
-          const last = !transient || attempt >= cfg.notifyMaxAttempts;
-          this.logger.warn(
-            `${p.channel} ${p.template} for ${evt.eventId}: attempt ${attempt} failed (${err?.message})${last ? "; giving up" : ""}`,
-          );
-          if (last) {
-            await this.updateOneIf(
-              { _id: doc._id },
-              { $set: { status: "failed", attempts: attempt, error: String(err?.message ?? err) } },
-            );
-            this.broker.metrics.increment(DELIVERIES, { channel: p.channel, status: "failed" });
-            await publish(this.broker, "notifications.dead", {
-              eventId: evt.eventId,
-              channel: p.channel,
-              error: String(err?.message),
-            });
-            return;
-          }
-          // Stopping: leave the message unacknowledged; it is redelivered and the lease resumed.
-          if (this.stopping) throw err;
-          raw?.working?.();
-          await sleep(backoffMs(attempt, cfg.notifyBackoffMs));
-          await this.updateOneIf({ _id: doc._id }, { $set: { leaseUntil: Date.now() + LEASE_MS } });
-        }
-      }
-    },
-
-    /**
-     * The delivery record to work on, or null when there is nothing to send: already sent,
-     * failed or skipped, or being sent by another consumer right now.
-     */
-    async claim(this: any, evt: EventEnvelope, userId: string, p: Planned) {
-      const now = Date.now();
-      const doc = {
-        _id: randomUUID(),
+    /** One planned message: claimed, then sent, or left for whoever holds it. */
+    async deliver(evt, userId, p, raw) {
+      if (this.shutdown.stopping) return { kind: "givenBack" };
+      // A template problem fails here, before any record or attempt.
+      if (p.enabled) renderMessage(p);
+      const claim = await this.leases.claim({
         eventId: evt.eventId,
         channel: p.channel,
         template: p.template,
         to: p.to,
         userId,
         status: p.enabled ? "pending" : "skipped",
-        attempts: 0,
-        createdAt: now,
-        leaseUntil: now + LEASE_MS,
-      };
-      try {
-        await this.adapter.insert(doc);
-        if (!p.enabled) this.broker.metrics.increment(DELIVERIES, { channel: p.channel, status: "skipped" });
-        return p.enabled ? doc : null;
-      } catch (err: any) {
-        if (!/duplicate|unique|E11000/i.test(String(err?.message ?? err?.errorType ?? ""))) throw err;
-      }
-      // Seen before: resume only a pending delivery whose previous worker let its lease lapse.
-      return this.updateOneIf(
-        { eventId: evt.eventId, channel: p.channel, status: "pending", leaseUntil: { $lt: now } },
-        { $set: { leaseUntil: now + LEASE_MS } },
+        createdAt: Date.now(),
+      });
+      if (claim.kind === "skipped")
+        this.broker.metrics.increment(DELIVERIES, { channel: p.channel, status: "skipped" });
+      if (claim.kind === "busy") return { kind: "later", inMs: claim.retryInMs + AFTER_LEASE_MS };
+      if (claim.kind !== "held") return { kind: "finished" };
+      const beat = this.leases.keepAlive(
+        claim.held,
+        raw,
+        (err: any) => this.logger.warn(`Renewing the lease of ${claim.held.id} failed (${err?.message}).`),
+        Math.min(this.leases.leaseMs, ACK_WAIT_MS) / 3,
       );
+      try {
+        return await this.attempt(evt, p, claim.held);
+      } finally {
+        beat.stop();
+      }
     },
 
-    /** The message of a planned delivery; a template problem fails here, before any attempt. */
-    render(p: Planned): Email | Sms {
-      if (p.channel === "sms")
-        return { to: p.to!, body: render(template(`${p.template}.sms.txt`), p.vars, false) };
-      return {
-        to: p.to!,
-        subject: render(template(`${p.template}.subject.txt`), p.vars, false),
-        text: render(template(`${p.template}.txt`), p.vars, false),
-        html: render(template(`${p.template}.html`), p.vars, true),
-      };
+    /** Attempts, with backoff, until sent, failed, taken over by another worker or given back. */
+    async attempt(evt, p, held) {
+      const message = renderMessage(p);
+      for (let attempt = held.attempts + 1; ; attempt++) {
+        // Recorded before the send, so a takeover continues the count (and a lost lease shows).
+        const mine = await this.shutdown.persist(
+          `attempt ${attempt} of ${held.id}`,
+          () => this.leases.startAttempt(held, attempt),
+          this.cfg.notifyBackoffMs,
+        );
+        if (mine === undefined) return { kind: "givenBack" };
+        if (!mine) {
+          this.logger.info(`${held.id}: another worker took the delivery over; leaving it to it.`);
+          return { kind: "finished" };
+        }
+        try {
+          await this.send(p.channel, message);
+        } catch (err: any) {
+          const last = isLastAttempt(attempt, this.cfg.notifyMaxAttempts, isTransient(err));
+          this.logger.warn(
+            `${p.channel} ${p.template} for ${evt.eventId}: attempt ${attempt} failed (${err?.message})${last ? "; giving up" : ""}`,
+          );
+          if (last) {
+            const error = String(err?.message ?? err);
+            const marked = await this.shutdown.persist(
+              `${held.id} failed`,
+              () => this.leases.markFailed(held, error),
+              this.cfg.notifyBackoffMs,
+            );
+            if (marked === undefined) return { kind: "givenBack" };
+            if (marked) this.broker.metrics.increment(DELIVERIES, { channel: p.channel, status: "failed" });
+            await publish(this.broker, "notifications.dead", {
+              eventId: evt.eventId,
+              channel: p.channel,
+              error,
+            });
+            return { kind: "finished" };
+          }
+          if (await this.shutdown.pause(backoffMs(attempt, this.cfg.notifyBackoffMs))) continue;
+          await this.leases
+            .release(held)
+            .catch((e: any) => this.logger.warn(`Releasing ${held.id}: ${e?.message}`));
+          return { kind: "givenBack" };
+        }
+        // Sent: from here on nothing sends it again, whatever the store answers.
+        const marked = await this.shutdown.persist(
+          `${held.id} sent`,
+          () => this.leases.markSent(held),
+          this.cfg.notifyBackoffMs,
+        );
+        if (marked === undefined) {
+          this.logger.error(
+            `${held.id} was sent but could not be recorded; its lease lapses and another node may send it again.`,
+          );
+          return { kind: "givenBack" };
+        }
+        if (marked) this.broker.metrics.increment(DELIVERIES, { channel: p.channel, status: "sent" });
+        return { kind: "finished" };
+      }
     },
 
-    send(this: any, channel: Channel, message: Email | Sms) {
-      return channel === "sms" ? this.messaging.sendSms(message) : this.messaging.sendEmail(message);
+    send(channel, message) {
+      return channel === "sms"
+        ? this.messaging.sendSms(message as Sms)
+        : this.messaging.sendEmail(message as Email);
     },
   },
-  created(this: any) {
-    this.messaging = createMessaging(cfg);
+  created() {
+    this.cfg = config();
+    this.messaging = createMessaging(this.cfg);
+    this.leases = new DeliveryLeases(
+      {
+        insert: (doc) => this.adapter.insert(doc),
+        findOne: (query) => this.adapter.findOne(query),
+        updateOneIf: (filter, update) => this.updateOneIf(filter, update),
+      },
+      this.broker.nodeID,
+      this.cfg.notifyLeaseMs,
+    );
+    this.shutdown = new StopAware(this.broker, this.logger);
+    this.inFlight = new Set();
     this.broker.metrics.register({
       type: "counter",
       name: DELIVERIES,
@@ -257,10 +276,14 @@ const NotificationsService = {
       description: "Notification deliveries by channel and outcome (sent, failed, skipped)",
     });
   },
-  stopped(this: any) {
-    this.stopping = true;
+  started() {
+    this.shutdown.start();
+  },
+  async stopped() {
+    this.shutdown.stop();
+    await Promise.allSettled([...this.inFlight]);
     this.messaging.close();
   },
-} as ServiceSchema;
+};
 
 export default NotificationsService;

@@ -4,8 +4,9 @@ import type { EventEnvelope } from "../../contracts";
 import { publish } from "../../lib/channels";
 import { ALL_SERVICES } from "../../lib/config";
 import { member } from "../support/broker";
-import { Cluster, describeE2E, infraCtl, sleep, waitFor, type NodeProcess } from "../support/cluster";
+import { Cluster, describeE2E, freePort, sleep, waitFor, type NodeProcess } from "../support/cluster";
 import { Mailpit } from "../support/mailpit";
+import { TcpProxy } from "../support/tcp-proxy";
 
 const ADMIN = { email: "notify-e2e@shop.test", password: "notify-e2e-password" };
 import { TwilioStub } from "../support/twilio-stub";
@@ -16,6 +17,8 @@ describeE2E("notifications on their own node, with Mailpit and the Twilio stub",
   let pub: ServiceBroker;
   let mail: Mailpit;
   const stub = new TwilioStub();
+  /** The notifications node's way to Mailpit: "Mailpit down" closes it, not the shared Mailpit. */
+  let smtp: TcpProxy;
   const placed: EventEnvelope<"order.placed">[] = [];
   let adminToken: string;
   let productId: string;
@@ -81,8 +84,11 @@ describeE2E("notifications on their own node, with Mailpit and the Twilio stub",
       ACCESS_TOKEN_TTL: "3600",
     });
     mail = new Mailpit(cluster.infra.MAILPIT_URL);
+    const mailpitSmtp = new URL(cluster.infra.SMTP_URL);
+    smtp = new TcpProxy(mailpitSmtp.hostname, Number(mailpitSmtp.port));
+    await smtp.up();
     await cluster.add("gateway", ["api"]);
-    notifier = await cluster.add("notify", ["notifications"]);
+    notifier = await cluster.add("notify", ["notifications"], { SMTP_URL: `smtp://127.0.0.1:${smtp.port}` });
     await cluster.add(
       "rest",
       ALL_SERVICES.filter((s) => s !== "api" && s !== "notifications"),
@@ -112,6 +118,7 @@ describeE2E("notifications on their own node, with Mailpit and the Twilio stub",
     await pub?.stop();
     await cluster?.stopAll();
     await stub.stop();
+    await smtp?.down();
   });
 
   it("should send exactly one welcome email to a new user", async () => {
@@ -210,17 +217,17 @@ describeE2E("notifications on their own node, with Mailpit and the Twilio stub",
     expect(stub.messages.filter((m) => m.to === "+15551230004")).toHaveLength(0);
   });
 
-  it("should deliver all 20 confirmations, none twice, when Mailpit was down for 10 s while they were placed", async () => {
+  it("should deliver all 20 confirmations, none twice, when SMTP was unreachable for 10 s while they were placed", async () => {
     const u = await signup();
     await waitFor("the welcome email", async () => (await mail.to(u.email)).length === 1, 30_000);
     const orders: string[] = [];
-    await infraCtl("down", "mailpit");
+    await smtp.down();
     try {
       const started = Date.now();
       for (let i = 0; i < 20; i++) orders.push((await order(u.token)).orderId);
       await sleep(Math.max(0, 10_000 - (Date.now() - started)));
     } finally {
-      await infraCtl("up", "mailpit");
+      await smtp.up();
     }
     await waitFor("20 confirmations", async () => (await mail.to(u.email)).length === 21, 90_000, 1000);
     await sleep(2000);
@@ -247,4 +254,66 @@ describeE2E("notifications on their own node, with Mailpit and the Twilio stub",
     expect(new Set(subjects).size).toBe(100);
     for (const id of orders) expect(subjects.some((s) => s.includes(id))).toBe(true);
   }, 180_000);
+
+  /** A notifications node whose SMTP server is a closed local port: every send backs off. */
+  async function nodeWithoutSmtp(name: string, backoffMs: number): Promise<NodeProcess> {
+    return cluster.add(name, ["notifications"], {
+      SMTP_URL: `smtp://127.0.0.1:${await freePort()}`,
+      NOTIFY_BACKOFF_MS: String(backoffMs),
+    });
+  }
+  const failedAttempts = (node: NodeProcess, eventId: string) =>
+    node.output.split("\n").filter((l) => l.includes(eventId) && l.includes("attempt 1 failed")).length;
+  /** Restarts the notifications node that has the real Mailpit, and waits for its subscriptions. */
+  async function restartNotifier() {
+    notifier.output = "";
+    notifier.start();
+    await waitFor("the notifications node to start", async () =>
+      notifier.output.includes("started successfully"),
+    );
+  }
+
+  it("should send exactly one welcome and one confirmation after the node holding them was SIGKILLed in its SMTP backoff", async () => {
+    await notifier.stop("SIGTERM");
+    const doomed = await nodeWithoutSmtp("notify-doomed", 5000);
+    const u = await signup();
+    const { orderId } = await order(u.token);
+    const evt = await eventOf(orderId);
+    await waitFor(
+      "the doomed node to fail its first attempts",
+      async () => failedAttempts(doomed, evt.eventId) === 1 && doomed.output.includes("welcome for"),
+      30_000,
+    );
+    await doomed.stop("SIGKILL");
+    await restartNotifier();
+    await waitFor(
+      "the welcome and the confirmation",
+      async () => (await mail.to(u.email)).length >= 2,
+      60_000,
+      500,
+    );
+    await sleep(3000);
+    const subjects = (await mail.to(u.email)).map((m) => m.Subject);
+    expect(subjects).toHaveLength(2);
+    expect(subjects.filter((s) => s.includes("Welcome"))).toHaveLength(1);
+    expect(subjects.filter((s) => s.includes(orderId))).toHaveLength(1);
+    const emails = (await deliveries(u.token)).filter((d: any) => d.channel === "email");
+    expect(emails.map((d: any) => d.status)).toEqual(["sent", "sent"]);
+  }, 120_000);
+
+  it("should stop cleanly in its SMTP backoff and leave the email to the next node at once", async () => {
+    await notifier.stop("SIGTERM");
+    const stopping = await nodeWithoutSmtp("notify-stopping", 600_000);
+    const u = await signup();
+    await waitFor("the first attempt to fail", async () => stopping.output.includes("welcome for"), 30_000);
+    await restartNotifier();
+    // A stop that waited out the backoff would be cut short by bin/node.ts with exit code 1.
+    expect(await stopping.stop("SIGTERM")).toBe(0);
+    await waitFor("the welcome email", async () => (await mail.to(u.email)).length === 1, 30_000, 500);
+    await sleep(2000);
+    expect(await mail.to(u.email)).toHaveLength(1);
+    expect(await deliveries(u.token)).toEqual([
+      expect.objectContaining({ template: "welcome", status: "sent" }),
+    ]);
+  }, 120_000);
 });
