@@ -192,6 +192,17 @@ export interface PublicKeyInfo {
  */
 export const CacheClean = { products: "cache.clean.products" } as const;
 
+/**
+ * Durable channels inside the cluster that are no domain events (never on Kafka).
+ * `inventory.availability`: a stock record went from some units available to none or back; the
+ * products service then re-reads the levels and keeps its `inStock` flag (the `?inStock` filter).
+ */
+export const InternalChannels = { inventoryAvailability: "inventory.availability" } as const;
+export interface AvailabilityChanged {
+  stockId: string;
+  available: number;
+}
+
 export type ProductSort = "price" | "-price" | "name" | "-name" | "createdAt" | "-createdAt";
 
 export interface ProductOption {

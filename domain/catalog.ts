@@ -45,6 +45,8 @@ export interface ProductDoc extends Omit<Product, "id" | "available" | "variants
   options?: ProductOption[];
   variants?: VariantDoc[];
   skus?: string[];
+  /** An active variant has units available (kept from inventory's announcements). */
+  inStock?: boolean;
 }
 
 /** A product's variants; a product stored without any has one default variant with its own id. */
@@ -83,6 +85,8 @@ export interface ListFilters {
   maxPrice?: number;
   /** `?option.<name>=<value>`: one active variant has every value. */
   options?: Record<string, string>;
+  /** `?inStock=true`: only products with units available. */
+  inStock?: boolean;
 }
 
 /** A list request with every default applied: also the cache key of its page. */
@@ -123,6 +127,7 @@ export function productQuery(f: ListFilters): Record<string, unknown> {
     query.$or = [{ name: pattern }, { description: pattern }];
   }
   if (f.options && Object.keys(f.options).length) Object.assign(query, optionsQuery(f.options));
+  if (f.inStock) query.inStock = true;
   return query;
 }
 
@@ -144,6 +149,7 @@ export function normalizeList(p: Partial<ListQuery>): ListQuery {
     ...(p.minPrice !== undefined ? { minPrice: p.minPrice } : {}),
     ...(p.maxPrice !== undefined ? { maxPrice: p.maxPrice } : {}),
     ...(p.options && Object.keys(p.options).length ? { options: sortedKeys(p.options) } : {}),
+    ...(p.inStock ? { inStock: true } : {}),
   };
 }
 
@@ -154,7 +160,7 @@ function sortedKeys(o: Record<string, string>): Record<string, string> {
 
 /** One cache entry per distinct list request (user text included, unambiguously). */
 export function listCacheKey(q: ListQuery): string {
-  return `products.list:${JSON.stringify([q.page, q.pageSize, q.sort, q.q, q.category, q.minPrice, q.maxPrice, q.options])}`;
+  return `products.list:${JSON.stringify([q.page, q.pageSize, q.sort, q.q, q.category, q.minPrice, q.maxPrice, q.options, q.inStock])}`;
 }
 
 export function getCacheKey(id: string): string {

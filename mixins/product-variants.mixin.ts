@@ -104,6 +104,7 @@ export const VariantsMixin: Partial<ServiceSchema> = {
           })).catch(() => undefined);
           throw err;
         }
+        await this.refreshInStock(await this.load(id));
         ctx.meta.$statusCode = 201;
         ctx.meta.$location = `/api/products/${id}/variants/${variantId}`;
         return this.variantView(ctx, doc, variantId);
@@ -130,11 +131,13 @@ export const VariantsMixin: Partial<ServiceSchema> = {
           const variants = storedVariants(cur);
           if (!variants.some((v) => v.id === variantId)) throw notFound(variantId);
           if (!Object.keys(fields).length) return null;
+          // Making a simple product's only variant explicit keeps its SKU (and stock id) as they are.
           return {
             set: { variants: variants.map((v) => (v.id === variantId ? { ...v, ...fields } : v)) },
             event: "updated",
           };
         });
+        if (fields.active !== undefined) await this.refreshInStock(doc);
         return this.variantView(ctx, doc, variantId);
       },
     },
@@ -158,6 +161,7 @@ export const VariantsMixin: Partial<ServiceSchema> = {
             );
           return { set: { variants: variants.filter((v) => v.id !== variantId) }, event: "updated" };
         });
+        await this.refreshInStock(await this.load(id));
         ctx.meta.$statusCode = 204;
         return null;
       },

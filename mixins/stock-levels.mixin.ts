@@ -7,7 +7,14 @@
  * Use after DbMixin and OutboxMixin.
  */
 import { Errors, type ServiceSchema } from "moleculer";
-import { Events, type EventEnvelope, type ReservationLine } from "../contracts";
+import {
+  Events,
+  InternalChannels,
+  type AvailabilityChanged,
+  type EventEnvelope,
+  type ReservationLine,
+} from "../contracts";
+import { publish } from "../lib/channels";
 import { config } from "../lib/config";
 import { isDuplicateKey } from "../domain/catalog";
 import {
@@ -24,6 +31,8 @@ import {
 const APPLIED_KEPT = 500;
 
 export interface StockLevelsMethods {
+  /** A stock record went from units available to none, or back (for the catalogue's inStock). */
+  availabilityChanged(stockId: string, available: number): void;
   /** The live record of a product, or 404. */
   level(productId: string): Promise<StockDoc>;
   /** Creates the record if missing (a racing insert is fine), or sets `available` when asked to. */
@@ -58,6 +67,7 @@ export interface ChangeOptions {
 interface Deps {
   adapter: any;
   threshold: number;
+  availabilityChanged(stockId: string, available: number): void;
   updateOneIf(filter: object, update: object): Promise<any | null>;
   newEvent(...args: any[]): EventEnvelope;
   pushOutbox(update: object, events: EventEnvelope[]): object;
@@ -125,6 +135,7 @@ export const StockLevelsMixin: Partial<ServiceSchema> = {
         );
         if (!written) continue;
         if (low) await this.flushOutbox(productId);
+        if (doc.available > 0 !== after > 0) this.availabilityChanged(productId, after);
         return true;
       }
     },
@@ -144,7 +155,11 @@ export const StockLevelsMixin: Partial<ServiceSchema> = {
         available: far,
         [path]: { $exists: false },
       };
-      if (await this.updateOneIf(filter, update)) return true;
+      const taken: StockDoc | null = await this.updateOneIf(filter, update);
+      if (taken) {
+        if (taken.available === 0) this.availabilityChanged(productId, 0);
+        return true;
+      }
       return this.change(productId, (a) => (a >= quantity ? a - quantity : null), {
         inc: { reserved: quantity },
         hold,
@@ -153,9 +168,19 @@ export const StockLevelsMixin: Partial<ServiceSchema> = {
 
     async unhold(this: Deps, orderId: string, { productId, quantity }: ReservationLine, delta: object) {
       const path = holdPath(orderId);
-      await this.updateOneIf(
+      const given: StockDoc | null = await this.updateOneIf(
         { _id: productId, kind: "stock", [`${path}.quantity`]: quantity },
         { $inc: delta, $unset: { [path]: true } },
+      );
+      const back = (delta as { available?: number }).available ?? 0;
+      if (given && back > 0 && given.available === back) this.availabilityChanged(productId, back);
+    },
+
+    /** Tells the catalogue (best effort: it re-reads the levels, so a late or doubled one is harmless). */
+    availabilityChanged(this: any, stockId: string, available: number): void {
+      const msg: AvailabilityChanged = { stockId, available };
+      publish(this.broker, InternalChannels.inventoryAvailability, msg).catch((err: unknown) =>
+        this.logger.warn(`Could not announce the availability of ${stockId}.`, String(err)),
       );
     },
 

@@ -11,6 +11,8 @@ import { call } from "../lib/typed";
 import { CachedReadsMixin, type CachedReadsMethods } from "../mixins/cached-reads.mixin";
 import { DbMixin } from "../mixins/db.mixin";
 import { ProductSearchMixin } from "../mixins/product-search.mixin";
+import { ProductInStockMixin, type InStockMethods } from "../mixins/product-in-stock.mixin";
+import { ProductMigrationsMixin } from "../mixins/product-migrations.mixin";
 import { OutboxMixin } from "../mixins/outbox.mixin";
 import {
   DEFAULT_CATEGORY,
@@ -68,10 +70,9 @@ type Store = {
   pushOutbox(update: object, events: any[]): object;
   flushOutbox(id: string): Promise<void>;
 };
-interface Methods extends CachedReadsMethods, VariantsMethods {
+interface Methods extends CachedReadsMethods, VariantsMethods, InStockMethods {
   load(id: string): Promise<ProductDoc>;
   withAvailability(ctx: Context, entries: CatalogEntry[]): Promise<Product[]>;
-  migrateSkus(): Promise<number>;
 }
 
 function notFound(id: string) {
@@ -102,6 +103,8 @@ const ProductsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     CachedReadsMixin({ event: CacheClean.products, pattern: "products.**" }),
     VariantsMixin,
     ProductSearchMixin,
+    ProductInStockMixin,
+    ProductMigrationsMixin,
   ],
 
   actions: {
@@ -154,6 +157,7 @@ const ProductsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
           images: input.images ?? [],
           options,
           ...(variants ? { variants } : {}),
+          inStock: (variants ? inputs.map((v) => v.stock ?? 0) : [stock ?? 0]).some((n) => n > 0),
           active: true,
           deleted: false,
           version: 1,
@@ -282,22 +286,6 @@ const ProductsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       const available = new Map(levels.map((l) => [l.productId, l.available]));
       return entries.map((e) => withAvailable(e, available));
     },
-
-    /** Products stored before variants list their SKU under `skus` too; idempotent, once at start. */
-    async migrateSkus(): Promise<number> {
-      const old: ProductDoc[] = await this.adapter.find({ query: { skus: { $exists: false } } });
-      for (const doc of old)
-        await this.updateOneIf(
-          { _id: doc._id, skus: { $exists: false } },
-          { $set: { skus: doc.deleted ? [] : [doc.sku] } },
-        );
-      return old.length;
-    },
-  },
-
-  async started() {
-    const migrated = await this.migrateSkus();
-    if (migrated) this.logger.info(`Listed the SKUs of ${migrated} products stored before variants.`);
   },
 };
 

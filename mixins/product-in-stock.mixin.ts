@@ -1,0 +1,77 @@
+/**
+ * The products' `inStock` flag, which `?inStock=true` filters on in the store: true while an
+ * active variant has units available. Stock lives in inventory, which announces on a durable
+ * channel each time a record goes from some units to none or back; this mixin then re-reads the
+ * product's levels and stores what they say, so an announcement that comes late, twice or out
+ * of order still leaves the flag right. Variant changes (added, removed, made inactive) refresh
+ * it too, and products stored before the flag existed get it once at start.
+ *
+ * The flag follows the stock by a channel hop (milliseconds); `available` in every answer is
+ * read from inventory itself.
+ */
+import type { Context, ServiceSchema } from "moleculer";
+import { InternalChannels, type AvailabilityChanged } from "../contracts";
+import { call } from "../lib/typed";
+import { variantsOf, type ProductDoc } from "../domain/catalog";
+
+const LEVELS_PER_CALL = 100;
+/** Re-reads after a write whose levels changed meanwhile; past that, the next announcement fixes it. */
+const REFRESH_ATTEMPTS = 3;
+
+export interface InStockMethods {
+  refreshInStock(doc: ProductDoc): Promise<void>;
+  levelsOf(doc: ProductDoc): Promise<Map<string, number>>;
+  flagMissingInStock(): Promise<number>;
+}
+
+const inStockOf = (doc: ProductDoc, levels: Map<string, number>) =>
+  variantsOf(doc).some((v) => v.active && (levels.get(v.id) ?? 0) > 0);
+
+export const ProductInStockMixin: Partial<ServiceSchema> & { channels: object } = {
+  channels: {
+    [InternalChannels.inventoryAvailability]: {
+      group: "products",
+      async handler(this: any, ctx: Context<AvailabilityChanged>) {
+        const id = ctx.params.stockId;
+        const doc: ProductDoc | null = await this.adapter.findOne({
+          $or: [{ _id: id }, { "variants.id": id }],
+        });
+        if (doc && !doc.deleted) await this.refreshInStock(doc);
+      },
+    },
+  },
+
+  methods: {
+    async levelsOf(this: any, doc: ProductDoc): Promise<Map<string, number>> {
+      const ids = variantsOf(doc).map((v) => v.id);
+      const calls = [];
+      for (let i = 0; i < ids.length; i += LEVELS_PER_CALL)
+        calls.push(call(this.broker, "inventory.getMany", { productIds: ids.slice(i, i + LEVELS_PER_CALL) }));
+      return new Map((await Promise.all(calls)).flat().map((l) => [l.productId, l.available]));
+    },
+
+    async refreshInStock(this: any, doc: ProductDoc): Promise<void> {
+      let current: ProductDoc | null = doc;
+      for (let attempt = 0; current && attempt < REFRESH_ATTEMPTS; attempt++) {
+        const inStock = inStockOf(current, await this.levelsOf(current));
+        if (current.inStock === inStock) return;
+        // Only while the variants are those the levels were read for (a concurrent write refreshes too).
+        const written: ProductDoc | null = await this.updateOneIf(
+          { _id: current._id, version: current.version },
+          { $set: { inStock } },
+        );
+        if (written) {
+          await this.announceChange();
+          current = written;
+        } else current = await this.adapter.findById(doc._id);
+      }
+    },
+
+    /** Products stored before the flag existed; idempotent, run at start. */
+    async flagMissingInStock(this: any): Promise<number> {
+      const docs: ProductDoc[] = await this.adapter.find({ query: { inStock: { $exists: false } } });
+      for (const doc of docs) await this.refreshInStock(doc);
+      return docs.length;
+    },
+  },
+};
