@@ -1,5 +1,7 @@
 /**
- * Stock per product (StockLevelsMixin: one atomic conditional update per change) and one
+ * Stock per variant, keyed by the variant id (a simple product's one variant has the product's
+ * id); `productId` params name that stock id, except get/set, which also take a product id.
+ * (StockLevelsMixin: one atomic conditional update per change) and one
  * reservation per order (ReservationsMixin: recoverable after a crash at any point), both in the
  * `stock` collection. A reservation is inserted first ("pending"), so every hold has one to be
  * checked against. Products show `available`, so every action that moves stock ends by
@@ -10,13 +12,17 @@ import {
   CacheClean,
   type EventEnvelope,
   type Meta,
+  type Product,
+  type ProductStockLevel,
   type Reservation,
   type ReservationLine,
   type StockLevel,
 } from "../contracts";
 import { config } from "../lib/config";
+import { call } from "../lib/typed";
 import { DbMixin } from "../mixins/db.mixin";
 import { OutboxMixin } from "../mixins/outbox.mixin";
+import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
 import { ReservationsMixin, type ReservationsMethods } from "../mixins/reservations.mixin";
 import { StockLevelsMixin, type StockLevelsMethods } from "../mixins/stock-levels.mixin";
 import { isDuplicateKey } from "../domain/catalog";
@@ -24,7 +30,10 @@ import {
   checkAdjustment,
   linesToMove,
   newReservation,
+  isOwnVariant,
   normalizeLines,
+  productLevel,
+  stockIdToSet,
   toReservation,
   toStockLevel,
   type AdjustStock,
@@ -49,6 +58,10 @@ type Store = {
 };
 interface Methods extends StockLevelsMethods, ReservationsMethods {
   stockChanged(): Promise<unknown>;
+  /** Records on variant stock which product it belongs to (for inventory.low's productId). */
+  stampOwner(productId: string, variants: { variantId: string }[] | undefined): Promise<void>;
+  /** The product with this id, or null when the id is not a product's (a variant's, or unknown). */
+  productOf(ctx: Context, id: string): Promise<Product | null>;
 }
 type Level = { productId: string; available: number };
 
@@ -79,15 +92,26 @@ const InventoryService: ServiceSchema<ServiceSettingSchema, Methods, Store> & { 
       ],
     }),
     OutboxMixin,
+    RuleErrorsMixin,
     StockLevelsMixin,
     ReservationsMixin,
   ],
 
   actions: {
+    // `productId` is the route's `:id`: a stock (variant) id, or a product id (sums and variants).
     get: {
       params: { $$strict: true, productId: PRODUCT_ID },
-      async handler(ctx: Context<{ productId: string }, Meta>): Promise<StockLevel> {
-        return toStockLevel(await this.level(ctx.params.productId));
+      async handler(ctx: Context<{ productId: string }, Meta>): Promise<StockLevel | ProductStockLevel> {
+        const { productId } = ctx.params;
+        const product = await this.productOf(ctx, productId);
+        // A simple product's id is its one variant's stock id: answered as before, one level.
+        if (!product || isOwnVariant(product)) return toStockLevel(await this.level(productId));
+        const ids = product.variants.map((v) => v.id);
+        const docs: StockDoc[] = await this.adapter.find({ query: { _id: { $in: ids } } });
+        return productLevel(
+          product,
+          docs.filter((d) => d.kind === "stock" && !d.deleted),
+        );
       },
     },
 
@@ -104,7 +128,8 @@ const InventoryService: ServiceSchema<ServiceSettingSchema, Methods, Store> & { 
       auth: "admin",
       params: LEVEL,
       async handler(ctx: Context<Level, Meta>): Promise<StockLevel> {
-        const { productId, available } = ctx.params;
+        const { available } = ctx.params;
+        const productId = stockIdToSet(ctx.params.productId, await this.productOf(ctx, ctx.params.productId));
         await this.level(productId);
         await this.change(productId, () => available);
         await this.stockChanged();
@@ -205,7 +230,19 @@ const InventoryService: ServiceSchema<ServiceSettingSchema, Methods, Store> & { 
     "product.created": {
       group: "inventory",
       async handler(ctx: Context<EventEnvelope<"product.created">>) {
-        await this.ensureStock(ctx.params.data.productId, 0, false);
+        // Stock is per variant (a simple product's one variant has its id); events from before
+        // variants name only the product.
+        const { productId, variants } = ctx.params.data;
+        for (const id of variants?.map((v) => v.variantId) ?? [productId])
+          await this.ensureStock(id, 0, false);
+        await this.stampOwner(productId, variants);
+      },
+    },
+    // A variant added later arrives in product.updated: its stock learns its product there.
+    "product.updated": {
+      group: "inventory",
+      async handler(ctx: Context<EventEnvelope<"product.updated">>) {
+        await this.stampOwner(ctx.params.data.productId, ctx.params.data.variants);
       },
     },
     // Stock corrections from outside (e.g. a Kafka topic through the bridge's KAFKA_INBOUND).
@@ -241,6 +278,21 @@ const InventoryService: ServiceSchema<ServiceSettingSchema, Methods, Store> & { 
   methods: {
     stockChanged() {
       return this.broker.broadcast(CacheClean.products);
+    },
+
+    async stampOwner(productId: string, variants: { variantId: string }[] | undefined): Promise<void> {
+      const ids = (variants ?? []).map((v) => v.variantId).filter((id) => id !== productId);
+      if (!ids.length) return;
+      await this.adapter.updateMany(
+        { _id: { $in: ids }, kind: "stock", ownerId: { $exists: false } },
+        { $set: { ownerId: productId } },
+      );
+    },
+
+    productOf(ctx: Context, id: string): Promise<Product | null> {
+      return call(ctx, "products.get", { id }).catch((err) =>
+        err?.code === 404 ? null : Promise.reject(err),
+      );
     },
   },
 

@@ -11,6 +11,7 @@ import { call } from "../lib/typed";
 import { CachedReadsMixin, type CachedReadsMethods } from "../mixins/cached-reads.mixin";
 import { DbMixin } from "../mixins/db.mixin";
 import { ProductSearchMixin } from "../mixins/product-search.mixin";
+import { VariantLookupMixin } from "../mixins/variant-lookup.mixin";
 import { OutboxMixin } from "../mixins/outbox.mixin";
 import {
   DEFAULT_CATEGORY,
@@ -102,6 +103,7 @@ const ProductsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     CachedReadsMixin({ event: CacheClean.products, pattern: "products.**" }),
     VariantsMixin,
     ProductSearchMixin,
+    VariantLookupMixin,
   ],
 
   actions: {

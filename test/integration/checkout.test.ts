@@ -654,7 +654,18 @@ describe("checkout over HTTP: carts, orders and payments with every service in o
         id: `recover-${++seq}-${Date.now()}`,
         userId,
         priced: {
-          items: [{ productId, name: p.name, unitPrice: p.price, quantity, lineTotal: p.price * quantity }],
+          items: [
+            {
+              productId,
+              variantId: productId,
+              sku: p.sku,
+              name: p.name,
+              variantTitle: "Default",
+              unitPrice: p.price,
+              quantity,
+              lineTotal: p.price * quantity,
+            },
+          ],
           subtotal: p.price * quantity,
           currency: "USD",
         },
