@@ -53,13 +53,6 @@ export interface OrderDoc {
   updatedAt: string;
 }
 
-/** One line per product, quantities of repeated products added, in the order first asked. */
-export function mergeLines(lines: readonly RequestedLine[]): RequestedLine[] {
-  const byProduct = new Map<string, number>();
-  for (const l of lines) byProduct.set(l.productId, (byProduct.get(l.productId) ?? 0) + l.quantity);
-  return [...byProduct].map(([productId, quantity]) => ({ productId, quantity }));
-}
-
 /** One line per variant, quantities of a variant asked twice (by productId or variantId) added. */
 export function mergeResolved(lines: readonly ResolvedLine[]): ResolvedLine[] {
   const byVariant = new Map<string, ResolvedLine>();

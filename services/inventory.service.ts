@@ -1,7 +1,7 @@
 /**
- * Stock per variant, keyed by the variant id (a simple product's one variant has the product's
- * id); `productId` params name that stock id, except get/set, which also take a product id.
- * (StockLevelsMixin: one atomic conditional update per change) and one
+ * Stock per variant (StockLevelsMixin: one atomic conditional update per change), keyed by the
+ * variant id (a simple product's one variant has the product's id): `productId` params name that
+ * stock id, except get/set, which also take a product id (VariantStockMixin). And one
  * reservation per order (ReservationsMixin: recoverable after a crash at any point), both in the
  * `stock` collection. A reservation is inserted first ("pending"), so every hold has one to be
  * checked against. Products show `available`, so every action that moves stock ends by
@@ -12,19 +12,18 @@ import {
   CacheClean,
   type EventEnvelope,
   type Meta,
-  type Product,
   type ProductStockLevel,
   type Reservation,
   type ReservationLine,
   type StockLevel,
 } from "../contracts";
 import { config } from "../lib/config";
-import { call } from "../lib/typed";
 import { DbMixin } from "../mixins/db.mixin";
 import { OutboxMixin } from "../mixins/outbox.mixin";
 import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
 import { ReservationsMixin, type ReservationsMethods } from "../mixins/reservations.mixin";
 import { StockLevelsMixin, type StockLevelsMethods } from "../mixins/stock-levels.mixin";
+import { VariantStockMixin, type VariantStockMethods } from "../mixins/variant-stock.mixin";
 import { isDuplicateKey } from "../domain/catalog";
 import {
   checkAdjustment,
@@ -56,12 +55,8 @@ type Store = {
   ttlSeconds: number;
   sweepTimer?: NodeJS.Timeout;
 };
-interface Methods extends StockLevelsMethods, ReservationsMethods {
+interface Methods extends StockLevelsMethods, ReservationsMethods, VariantStockMethods {
   stockChanged(): Promise<unknown>;
-  /** Records on variant stock which product it belongs to (for inventory.low's productId). */
-  stampOwner(productId: string, variants: { variantId: string }[] | undefined): Promise<void>;
-  /** The product with this id, or null when the id is not a product's (a variant's, or unknown). */
-  productOf(ctx: Context, id: string): Promise<Product | null>;
 }
 type Level = { productId: string; available: number };
 
@@ -95,6 +90,7 @@ const InventoryService: ServiceSchema<ServiceSettingSchema, Methods, Store> & { 
     RuleErrorsMixin,
     StockLevelsMixin,
     ReservationsMixin,
+    VariantStockMixin,
   ],
 
   actions: {
@@ -278,21 +274,6 @@ const InventoryService: ServiceSchema<ServiceSettingSchema, Methods, Store> & { 
   methods: {
     stockChanged() {
       return this.broker.broadcast(CacheClean.products);
-    },
-
-    async stampOwner(productId: string, variants: { variantId: string }[] | undefined): Promise<void> {
-      const ids = (variants ?? []).map((v) => v.variantId).filter((id) => id !== productId);
-      if (!ids.length) return;
-      await this.adapter.updateMany(
-        { _id: { $in: ids }, kind: "stock", ownerId: { $exists: false } },
-        { $set: { ownerId: productId } },
-      );
-    },
-
-    productOf(ctx: Context, id: string): Promise<Product | null> {
-      return call(ctx, "products.get", { id }).catch((err) =>
-        err?.code === 404 ? null : Promise.reject(err),
-      );
     },
   },
 

@@ -43,8 +43,7 @@ import {
   type OrderDoc,
 } from "../domain/checkout";
 import { invalidField } from "../domain/rule-error";
-import { resolveVariant } from "../domain/cart";
-import { catalogLookup } from "../lib/catalog-lookup";
+import { resolveOrderLines } from "../lib/catalog-lookup";
 
 const ID = { type: "string", min: 1, max: 100 } as const;
 
@@ -219,19 +218,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       const field = items ? "items" : "cart";
       const asked = items ?? (await call(ctx, "carts.linesOf", { userId })).items;
       if (!asked.length) throw invalidField("items", "cartEmpty", "No items given and the cart is empty");
-      const lookup = catalogLookup(ctx);
-      const resolved = await Promise.all(
-        asked.map(async (line, i) => ({
-          variant: await resolveVariant(line, lookup, `${field}[${i}].`, (key, id) =>
-            invalidField(
-              `${field}[${i}].${key}`,
-              "notFound",
-              `${key === "productId" ? "Product" : "Variant"} ${id} does not exist`,
-            ),
-          ),
-          quantity: line.quantity,
-        })),
-      );
+      const resolved = await resolveOrderLines(ctx, asked, field);
       const priced = priceLines(mergeResolved(resolved), field);
       const fromCart = !items;
       return newOrder({

@@ -36,14 +36,7 @@ import {
   signWebhook,
   verifyWebhookSignature,
 } from "../../domain/payments";
-import {
-  mergeLines,
-  mergeResolved,
-  newOrder,
-  outcome,
-  priceLines,
-  shortProducts,
-} from "../../domain/checkout";
+import { mergeResolved, newOrder, outcome, priceLines, shortProducts } from "../../domain/checkout";
 import { RuleError, invalidField } from "../../domain/rule-error";
 import { lookupOf, simpleProduct, variantFrom } from "../support/catalogue";
 import { ConfigError, DEV_WEBHOOK_SECRET, loadConfig, reloadConfig } from "../../lib/config";
@@ -306,15 +299,6 @@ describe("payments", () => {
 
 describe("checkout rules", () => {
   it("should price lines from the catalogue, merging repeated products", () => {
-    const lines = mergeLines([
-      { productId: "a", quantity: 1 },
-      { productId: "b", quantity: 2 },
-      { productId: "a", quantity: 2 },
-    ]);
-    expect(lines).toEqual([
-      { productId: "a", quantity: 3 },
-      { productId: "b", quantity: 2 },
-    ]);
     const resolved = mergeResolved([
       { variant: lamp, quantity: 1 },
       { variant: desk, quantity: 2 },
