@@ -15,7 +15,7 @@ export const MAX_QUANTITY = 100;
 
 export interface CartLine {
   productId: string;
-  /** Absent on lines stored before variants: such a line is its product's default variant. */
+  /** Lines stored before variants lack it: normalizeLine gives the product id (its default variant). */
   variantId: string;
   sku: string;
   name: string;
@@ -74,7 +74,7 @@ export function normalizeLine(
 }
 
 /** The variant a line names, from its product: `variantId`, or the only variant when it is absent. */
-export function variantOf(product: CatalogProduct, variantId?: string): CatalogVariant | null {
+export function variantIn(product: CatalogProduct, variantId?: string): CatalogVariant | null {
   const v = variantId === undefined ? undefined : product.variants.find((x) => x.id === variantId);
   if (variantId !== undefined && !v) return null;
   const only = v ?? product.variants[0];
@@ -124,7 +124,7 @@ export async function resolveVariant(
   if (!product) throw missing("productId", productId);
   if (variantId === undefined && product.variants.length !== 1)
     throw invalidField(field, "variantRequired", `Product ${productId} has variants: name one by variantId`);
-  const variant = variantOf(product, variantId);
+  const variant = variantIn(product, variantId);
   if (!variant)
     throw invalidField(
       field,
@@ -237,7 +237,7 @@ export function refreshLines(
       changed = true;
       continue;
     }
-    const v = variantOf(p, line.variantId);
+    const v = variantIn(p, line.variantId);
     if (!v || !v.active) {
       unavailable.add(line.variantId);
       next.push(line);
