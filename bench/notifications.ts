@@ -79,7 +79,18 @@ async function main() {
           userId: user.id,
           currency: "USD",
           total: 1299,
-          items: [{ productId: "p", name: "Mug", unitPrice: 1299, quantity: 1, lineTotal: 1299 }],
+          items: [
+            {
+              productId: "p",
+              variantId: "p",
+              sku: "MUG",
+              name: "Mug",
+              variantTitle: "Default",
+              unitPrice: 1299,
+              quantity: 1,
+              lineTotal: 1299,
+            },
+          ],
         },
       };
       await publish(broker, evt.type, evt);

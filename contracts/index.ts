@@ -21,12 +21,28 @@ export const Events = {
 } as const;
 export type EventName = (typeof Events)[keyof typeof Events];
 
+/** API.md cart and order line: one per variant (a simple product's variant id is its own id). */
 export interface OrderLine {
   productId: string;
+  variantId: string;
+  sku: string;
   name: string;
+  variantTitle: string;
   unitPrice: number;
   quantity: number;
   lineTotal: number;
+}
+
+/** A cart line; `unavailable`: its variant is inactive or gone, so it is left out of `subtotal`. */
+export interface CartItem extends OrderLine {
+  unavailable: boolean;
+}
+
+/** What a cart or an order is asked to hold: `variantId`, or `productId` of a single-variant product. */
+export interface LineRequest {
+  productId?: string;
+  variantId?: string;
+  quantity: number;
 }
 
 /** The `data` of each event, as published to Kafka (API.md "Kafka topics"). */
@@ -35,7 +51,8 @@ export interface EventData {
   "product.created": ProductEventData;
   "product.updated": ProductEventData;
   "product.deleted": { productId: string };
-  "inventory.low": { productId: string; available: number; threshold: number };
+  /** `variantId` is the stock id; `productId` its product when inventory knows it, else the stock id. */
+  "inventory.low": { productId: string; variantId: string; available: number; threshold: number };
   "order.placed": { orderId: string; userId: string; items: OrderLine[]; total: number; currency: string };
   "order.paid": { orderId: string; userId: string; paymentId: string; total: number; currency: string };
   "order.cancelled": { orderId: string; userId: string; reason: string };
@@ -284,6 +301,11 @@ export interface StockLevel {
   reserved: number;
 }
 
+/** inventory.get of a product id: the sums over its variants, and each variant's level. */
+export interface ProductStockLevel extends StockLevel {
+  variants: { variantId: string; sku: string; available: number; reserved: number }[];
+}
+
 export interface ReservationLine {
   productId: string;
   quantity: number;
@@ -310,7 +332,7 @@ export type PaymentStatus = "processing" | "succeeded" | "failed" | "refunded" |
 
 /** API.md `cart`. */
 export interface Cart {
-  items: OrderLine[];
+  items: CartItem[];
   subtotal: number;
   currency: string;
   updatedAt: string;
@@ -342,7 +364,7 @@ export interface Order {
 }
 
 export interface PlaceOrderParams {
-  items?: ReservationLine[];
+  items?: LineRequest[];
   payment: { method: "card"; token: string };
   shippingAddress: ShippingAddress;
 }
@@ -388,7 +410,10 @@ export interface Actions {
   "products.create": { params: ProductInput & { stock?: number }; result: Product };
   "products.update": { params: Partial<ProductInput> & { id: string }; result: Product };
   "products.remove": { params: { id: string }; result: null };
-  "inventory.get": { params: { productId: string }; result: StockLevel };
+  /** Internal: the product a variant id belongs to (a simple product's own id names its variant). */
+  "products.variantOf": { params: { variantId: string }; result: { productId: string } };
+  /** productId: a stock (variant) id, or a product id (then the sums and its variants). */
+  "inventory.get": { params: { productId: string }; result: StockLevel | ProductStockLevel };
   /** Levels of the known products among productIds (at most 100), in no particular order. */
   "inventory.getMany": { params: { productIds: string[] }; result: StockLevel[] };
   "inventory.set": { params: { productId: string; available: number }; result: StockLevel };
@@ -401,15 +426,16 @@ export interface Actions {
   /** Idempotent; 409 RESERVATION_NOT_ACTIVE unless reserved or already committed. */
   "inventory.commit": { params: { orderId: string }; result: Reservation };
   "carts.get": { params: Record<string, never>; result: Cart };
-  "carts.addItem": { params: { productId: string; quantity: number }; result: Cart };
+  "carts.addItem": { params: LineRequest; result: Cart };
+  /** `productId` is the route's `:id`: the variant id of the line. */
   "carts.updateItem": { params: { productId: string; quantity: number }; result: Cart };
   "carts.removeItem": { params: { productId: string }; result: Cart };
   "carts.clear": { params: Record<string, never>; result: null };
   /** Internal: the user's cart lines as stored (the checkout prices them itself). */
-  "carts.linesOf": { params: { userId: string }; result: { items: ReservationLine[] } };
+  "carts.linesOf": { params: { userId: string }; result: { items: Required<LineRequest>[] } };
   /** Internal, idempotent by orderId: takes an order's quantities out of the cart it was placed from. */
   "carts.removeOrdered": {
-    params: { userId: string; orderId: string; lines: ReservationLine[] };
+    params: { userId: string; orderId: string; lines: LineRequest[] };
     result: null;
   };
   "orders.place": { params: PlaceOrderParams; result: Order };

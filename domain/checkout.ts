@@ -5,13 +5,20 @@
 import type { Order, OrderLine, OrderStatus, PaymentStatus, ShippingAddress, StockLevel } from "../contracts";
 import type { StoredResponse } from "./idempotency";
 import { commonCurrency, sum } from "./money";
-import { MAX_LINES, MAX_QUANTITY, toOrderLine, type CatalogPrice } from "./cart";
+import { MAX_LINES, MAX_QUANTITY, toOrderLine, type CatalogVariant } from "./cart";
 import { CARD_TOKENS } from "./payments";
 import type { HistoryEntry, SagaStep } from "./order-state";
 import { invalidField } from "./rule-error";
 
+/** A line whose variant is known: `productId` is the stock id (its variant's id) in inventory calls. */
 export interface RequestedLine {
   productId: string;
+  quantity: number;
+}
+
+/** A requested line once its variant is resolved from the catalogue. */
+export interface ResolvedLine {
+  variant: CatalogVariant;
   quantity: number;
 }
 
@@ -46,29 +53,47 @@ export interface OrderDoc {
   updatedAt: string;
 }
 
-/** One line per product, quantities of repeated products added, in the order first asked. */
-export function mergeLines(lines: readonly RequestedLine[]): RequestedLine[] {
-  const byProduct = new Map<string, number>();
-  for (const l of lines) byProduct.set(l.productId, (byProduct.get(l.productId) ?? 0) + l.quantity);
-  return [...byProduct].map(([productId, quantity]) => ({ productId, quantity }));
+/** One line per variant, quantities of a variant asked twice (by productId or variantId) added. */
+export function mergeResolved(lines: readonly ResolvedLine[]): ResolvedLine[] {
+  const byVariant = new Map<string, ResolvedLine>();
+  for (const l of lines) {
+    const seen = byVariant.get(l.variant.variantId);
+    byVariant.set(l.variant.variantId, { variant: l.variant, quantity: (seen?.quantity ?? 0) + l.quantity });
+  }
+  return [...byVariant.values()];
 }
 
-/** Lines priced from the catalogue (null = unknown product: 422 naming it). */
+/** Lines priced from their variants (resolved and checked orderable before). */
 export function priceLines(
-  lines: readonly RequestedLine[],
-  products: readonly (CatalogPrice | null)[],
+  lines: readonly ResolvedLine[],
   field: "items" | "cart",
 ): { items: OrderLine[]; subtotal: number; currency: string } {
-  const items = lines.map((l, i) => {
-    const p = products[i];
-    if (!p)
-      throw invalidField(`${field}[${i}].productId`, "notFound", `Product ${l.productId} does not exist`);
-    return toOrderLine({ productId: l.productId, name: p.name, unitPrice: p.price, quantity: l.quantity });
-  });
-  const currency = commonCurrency(products.map((p) => p!.currency));
+  const items = lines.map(({ variant: v, quantity }) => toOrderLine({ ...v, unitPrice: v.price, quantity }));
+  const currency = commonCurrency(lines.map((l) => l.variant.currency));
   if (!currency)
     throw invalidField(field, "currencyMismatch", "Every product of an order must share one currency");
   return { items, subtotal: sum(items.map((l) => l.lineTotal)), currency };
+}
+
+/** The stock id of an order line: its variant (a line stored before variants: its product). */
+export function stockIdOf(
+  line: Pick<OrderLine, "productId"> & Partial<Pick<OrderLine, "variantId">>,
+): string {
+  return line.variantId ?? line.productId;
+}
+
+/** The reservation lines of an order: one per variant, keyed by stock id. */
+export function reservationLines(items: readonly OrderLine[]): RequestedLine[] {
+  return items.map((l) => ({ productId: stockIdOf(l), quantity: l.quantity }));
+}
+
+/** The 409 INSUFFICIENT_STOCK data: the short lines' products (each once) and variants. */
+export function shortageData(items: readonly OrderLine[], shortStockIds: readonly string[]) {
+  const short = items.filter((l) => shortStockIds.includes(stockIdOf(l)));
+  return {
+    productIds: [...new Set(short.map((l) => l.productId))],
+    variantIds: short.map(stockIdOf),
+  };
 }
 
 export function newOrder(o: {
@@ -167,7 +192,11 @@ export const PLACE_ORDER_PARAMS = {
     items: {
       type: "object",
       strict: true,
-      props: { productId: ID, quantity: { type: "number", integer: true, min: 1, max: MAX_QUANTITY } },
+      props: {
+        productId: { ...ID, optional: true },
+        variantId: { ...ID, optional: true },
+        quantity: { type: "number", integer: true, min: 1, max: MAX_QUANTITY },
+      },
     },
   },
   payment: {

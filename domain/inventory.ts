@@ -2,12 +2,21 @@
  * Stock and reservation rules with no broker: line normalisation, the low-stock crossing, the
  * reservation state machine and the shapes stored and answered.
  */
-import type { Reservation, ReservationLine, ReservationState, StockLevel } from "../contracts";
+import type {
+  ProductStockLevel,
+  Reservation,
+  ReservationLine,
+  ReservationState,
+  StockLevel,
+} from "../contracts";
+import { invalidField } from "./rule-error";
 
 export interface StockDoc {
   _id: string;
   kind: "stock";
   productId: string;
+  /** The product whose variant this stock is, once inventory heard of it (product.* events). */
+  ownerId?: string;
   available: number;
   reserved: number;
   deleted: boolean;
@@ -181,6 +190,59 @@ export function toReservation(doc: ReservationDoc): Reservation {
 
 export function toStockLevel(doc: StockDoc): StockLevel {
   return { productId: doc.productId, available: doc.available, reserved: doc.reserved };
+}
+
+/**
+ * `inventory.low` data: `variantId` is the stock id; `productId` its product when known (stamped
+ * from product events), else the stock id, which is the product's for a simple product.
+ */
+export function lowStockData(doc: Pick<StockDoc, "_id" | "ownerId">, available: number, threshold: number) {
+  return { productId: doc.ownerId ?? doc._id, variantId: doc._id, available, threshold };
+}
+
+/** The part of a catalogue product the stock rules read. */
+export interface StockOwner {
+  id: string;
+  variants: { id: string; sku: string }[];
+}
+
+/** A simple product: its one variant has its id, so its stock level is that variant's. */
+export function isOwnVariant(product: StockOwner): boolean {
+  return product.variants.length === 1 && product.variants[0].id === product.id;
+}
+
+/**
+ * GET /api/inventory/:id of a product with variants: each variant's level (0 when inventory has none yet)
+ * and their sums, under the product's id.
+ */
+export function productLevel(product: StockOwner, docs: readonly StockDoc[]): ProductStockLevel {
+  const byId = new Map(docs.map((d) => [d.productId, d]));
+  const variants = product.variants.map((v) => ({
+    variantId: v.id,
+    sku: v.sku,
+    available: byId.get(v.id)?.available ?? 0,
+    reserved: byId.get(v.id)?.reserved ?? 0,
+  }));
+  return {
+    productId: product.id,
+    available: variants.reduce((n, v) => n + v.available, 0),
+    reserved: variants.reduce((n, v) => n + v.reserved, 0),
+    variants,
+  };
+}
+
+/**
+ * The stock id PUT /api/inventory/:id sets: a variant id as given, a single-variant product's
+ * one variant; a product with several variants has no one level to set (422).
+ */
+export function stockIdToSet(id: string, product: StockOwner | null): string {
+  if (!product) return id;
+  if (product.variants.length === 1) return product.variants[0].id;
+  throw invalidField(
+    "productId",
+    "variantRequired",
+    `Product ${id} has variants: set the stock of one variant`,
+  );
 }
 
 /** An external stock correction: `delta` units added to (or, negative, taken from) available. */

@@ -8,7 +8,7 @@
 import { Errors, type Context, type ServiceBroker } from "moleculer";
 import { Events, type EventEnvelope, type Payment, type ReservationLine } from "../contracts";
 import { call } from "../lib/typed";
-import { shortProducts, type OrderDoc } from "../domain/checkout";
+import { reservationLines, shortProducts, shortageData, type OrderDoc } from "../domain/checkout";
 import { afterCommit, resumedCharge, transition, type SagaStep } from "../domain/order-state";
 
 export type Via = Context | ServiceBroker;
@@ -20,8 +20,8 @@ export interface Saga {
   newEvent: (...args: any[]) => EventEnvelope;
 }
 
-const lines = (d: OrderDoc): ReservationLine[] =>
-  d.items.map(({ productId, quantity }) => ({ productId, quantity }));
+/** Stock is per variant: each line reserves under its variant id. */
+const lines = (d: OrderDoc): ReservationLine[] => reservationLines(d.items);
 export const now = () => new Date().toISOString();
 const transient = (message: string, type: string, data: object) =>
   new Errors.MoleculerRetryableError(message, 503, type, data);
@@ -52,7 +52,7 @@ const STEPS: Record<ForwardStep, Step> = {
           status: 409 as const,
           type: "INSUFFICIENT_STOCK",
           message: "Insufficient stock",
-          data: { productIds: res.refused },
+          data: shortageData(d.items, res.refused),
         };
         return saga.advance(d, { step: "done", hidden: true, failure });
       }
@@ -144,7 +144,12 @@ const STEPS: Record<ForwardStep, Step> = {
   clearCart: {
     // Only what was ordered leaves the cart: lines added since the order was priced stay.
     async run(saga, via, d) {
-      await call(via, "carts.removeOrdered", { userId: d.userId, orderId: d._id, lines: lines(d) });
+      const ordered = d.items.map(({ productId, variantId, quantity }) => ({
+        productId,
+        variantId,
+        quantity,
+      }));
+      await call(via, "carts.removeOrdered", { userId: d.userId, orderId: d._id, lines: ordered });
       return saga.advance(d, { step: "done" });
     },
   },

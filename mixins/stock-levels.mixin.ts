@@ -19,6 +19,7 @@ import { config } from "../lib/config";
 import { isDuplicateKey } from "../domain/catalog";
 import {
   crossesBelow,
+  lowStockData,
   holdKey,
   holdPath,
   newStock,
@@ -122,7 +123,7 @@ export const StockLevelsMixin: Partial<ServiceSchema> = {
           // The ids of the last changes applied, kept in the same document as the change itself.
           ...(once ? { $push: { applied: { $each: [once], $slice: -APPLIED_KEPT } } } : {}),
         };
-        const data = { productId, available: after, threshold: this.threshold };
+        const data = lowStockData(doc, after, this.threshold);
         const written = await this.updateOneIf(
           {
             _id: productId,

@@ -1,12 +1,12 @@
 /**
- * One cart per user (the document id is the user id). Lines keep the product's name and unit
- * price; every read refreshes them from the catalogue (products.get, cached until a product or
- * its stock changes), so a new price or a deleted product shows at once. Writes are
+ * One cart per user (the document id is the user id), one line per variant. Lines keep the
+ * product's name and the variant's sku, title and unit price; every read refreshes them from the
+ * catalogue (products.get, cached until a product or its stock changes), so a new price, an
+ * inactive variant (the line shows `unavailable`) or a deleted product shows at once. Writes are
  * compare-and-set on a version, so concurrent changes to one cart are never lost.
  */
-import { Errors, type Context, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
-import type { Cart, Meta, ReservationLine } from "../contracts";
-import { call } from "../lib/typed";
+import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { Cart, LineRequest, Meta } from "../contracts";
 import { DbMixin } from "../mixins/db.mixin";
 import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
 import { isDuplicateKey } from "../domain/catalog";
@@ -15,15 +15,19 @@ import {
   addLine,
   cartView,
   emptyCart,
+  normalizeLine,
   refreshLines,
   rememberOrder,
   removeLine,
   removeOrdered,
+  resolveVariant,
   setQuantity,
   type CartDoc,
   type CartLine,
-  type CatalogPrice,
+  type CatalogProduct,
 } from "../domain/cart";
+import { catalogLookup } from "../lib/catalog-lookup";
+import { RuleError } from "../domain/rule-error";
 
 const PRODUCT_ID = { type: "string", min: 1, max: 100 } as const;
 const QUANTITY = { type: "number", integer: true, min: 1, max: MAX_QUANTITY } as const;
@@ -39,11 +43,18 @@ interface Methods {
   load(userId: string): Promise<CartDoc>;
   /** Applies `change` with a compare-and-set; with an orderId, once per order (a repeat changes nothing). */
   mutate(userId: string, change: (items: CartLine[]) => CartLine[], orderId?: string): Promise<CartDoc>;
-  catalogue(ctx: Context, productIds: string[]): Promise<Map<string, CatalogPrice | null>>;
+  catalogue(ctx: Context, productIds: string[]): Promise<Map<string, CatalogProduct | null>>;
   view(ctx: Context, doc: CartDoc): Promise<Cart>;
 }
 
 const userOf = (ctx: Ctx<unknown>) => ctx.meta.user!.id;
+const notFound = (field: "productId" | "variantId", id: string) =>
+  new RuleError(404, "NOT_FOUND", field === "productId" ? "Product not found" : "Variant not found", {
+    [field]: id,
+  });
+/** A cart stored before variants reads with every line its product's default variant. */
+const normalized = (doc: CartDoc | null): CartDoc | null =>
+  doc && { ...doc, items: doc.items.map(normalizeLine) };
 
 const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
   name: "carts",
@@ -60,13 +71,16 @@ const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
 
     addItem: {
       auth: "required",
-      params: { $$strict: true, productId: PRODUCT_ID, quantity: QUANTITY },
-      async handler(ctx: Ctx<{ productId: string; quantity: number }>): Promise<Cart> {
-        const { productId, quantity } = ctx.params;
-        const product = (await this.catalogue(ctx, [productId])).get(productId);
-        if (!product)
-          throw new Errors.MoleculerClientError("Product not found", 404, "NOT_FOUND", { productId });
-        const doc = await this.mutate(userOf(ctx), (items) => addLine(items, productId, product, quantity));
+      params: {
+        $$strict: true,
+        productId: { ...PRODUCT_ID, optional: true },
+        variantId: { ...PRODUCT_ID, optional: true },
+        quantity: QUANTITY,
+      },
+      async handler(ctx: Ctx<LineRequest>): Promise<Cart> {
+        const { productId, variantId, quantity } = ctx.params;
+        const variant = await resolveVariant({ productId, variantId }, catalogLookup(ctx), "", notFound);
+        const doc = await this.mutate(userOf(ctx), (items) => addLine(items, variant, quantity));
         return this.view(ctx, doc);
       },
     },
@@ -107,9 +121,11 @@ const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     linesOf: {
       visibility: "public",
       params: USER_ID,
-      async handler(ctx: Ctx<{ userId: string }>): Promise<{ items: ReservationLine[] }> {
+      async handler(ctx: Ctx<{ userId: string }>): Promise<{ items: Required<LineRequest>[] }> {
         const doc = await this.load(ctx.params.userId);
-        return { items: doc.items.map(({ productId, quantity }) => ({ productId, quantity })) };
+        return {
+          items: doc.items.map(({ productId, variantId, quantity }) => ({ productId, variantId, quantity })),
+        };
       },
     },
 
@@ -124,11 +140,15 @@ const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
           items: {
             type: "object",
             strict: true,
-            props: { productId: PRODUCT_ID, quantity: { type: "number", integer: true, min: 1 } },
+            props: {
+              productId: { ...PRODUCT_ID, optional: true },
+              variantId: { ...PRODUCT_ID, optional: true },
+              quantity: { type: "number", integer: true, min: 1 },
+            },
           },
         },
       },
-      async handler(ctx: Ctx<{ userId: string; orderId: string; lines: ReservationLine[] }>): Promise<null> {
+      async handler(ctx: Ctx<{ userId: string; orderId: string; lines: LineRequest[] }>): Promise<null> {
         const { userId, orderId, lines } = ctx.params;
         await this.mutate(userId, (items) => removeOrdered(items, lines), orderId);
         return null;
@@ -144,7 +164,7 @@ const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
 
   methods: {
     async load(userId: string): Promise<CartDoc> {
-      return (await this.adapter.findById(userId)) ?? emptyCart(userId, new Date().toISOString());
+      return normalized(await this.adapter.findById(userId)) ?? emptyCart(userId, new Date().toISOString());
     },
 
     async mutate(
@@ -153,7 +173,7 @@ const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       orderId?: string,
     ): Promise<CartDoc> {
       for (;;) {
-        const cur: CartDoc | null = await this.adapter.findById(userId);
+        const cur: CartDoc | null = normalized(await this.adapter.findById(userId));
         const now = new Date().toISOString();
         if (cur && orderId && cur.ordersRemoved?.includes(orderId)) return cur;
         const ordersRemoved = orderId ? { ordersRemoved: rememberOrder(cur?.ordersRemoved, orderId) } : {};
@@ -180,19 +200,11 @@ const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     },
 
     /** What the catalogue says now about each product; null for a product that is gone. */
-    async catalogue(ctx: Context, productIds: string[]): Promise<Map<string, CatalogPrice | null>> {
-      const found = await Promise.all(
-        productIds.map((id) =>
-          call(ctx, "products.get", { id }).then(
-            (p) => ({ name: p.name, price: p.price, currency: p.currency }),
-            (err) => {
-              if (err?.code === 404) return null;
-              throw err;
-            },
-          ),
-        ),
-      );
-      return new Map(productIds.map((id, i) => [id, found[i]]));
+    async catalogue(ctx: Context, productIds: string[]): Promise<Map<string, CatalogProduct | null>> {
+      const ids = [...new Set(productIds)];
+      const lookup = catalogLookup(ctx);
+      const found = await Promise.all(ids.map((id) => lookup.product(id)));
+      return new Map(ids.map((id, i) => [id, found[i]]));
     },
 
     /** The cart as the catalogue describes it now; the refreshed lines are stored when they changed. */
@@ -201,15 +213,15 @@ const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
         ctx,
         doc.items.map((l) => l.productId),
       );
-      const { items, changed } = refreshLines(doc.items, catalogue);
-      if (!changed) return cartView(doc);
+      const { items, changed, unavailable } = refreshLines(doc.items, catalogue);
+      if (!changed) return cartView(doc, unavailable);
       const updatedAt = new Date().toISOString();
       // Lost to a concurrent change: that writer stored its own view, this answer still holds.
       await this.updateOneIf(
         { _id: doc._id, version: doc.version },
         { $set: { items, version: doc.version + 1, updatedAt } },
       );
-      return cartView({ items, updatedAt });
+      return cartView({ items, updatedAt }, unavailable);
     },
   },
 };

@@ -1,5 +1,7 @@
 /**
- * Stock per product (StockLevelsMixin: one atomic conditional update per change) and one
+ * Stock per variant (StockLevelsMixin: one atomic conditional update per change), keyed by the
+ * variant id (a simple product's one variant has the product's id): `productId` params name that
+ * stock id, except get/set, which also take a product id (VariantStockMixin). And one
  * reservation per order (ReservationsMixin: recoverable after a crash at any point), both in the
  * `stock` collection. A reservation is inserted first ("pending"), so every hold has one to be
  * checked against. Products show `available`, so every action that moves stock ends by
@@ -10,6 +12,7 @@ import {
   CacheClean,
   type EventEnvelope,
   type Meta,
+  type ProductStockLevel,
   type Reservation,
   type ReservationLine,
   type StockLevel,
@@ -17,14 +20,19 @@ import {
 import { config } from "../lib/config";
 import { DbMixin } from "../mixins/db.mixin";
 import { OutboxMixin } from "../mixins/outbox.mixin";
+import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
 import { ReservationsMixin, type ReservationsMethods } from "../mixins/reservations.mixin";
 import { StockLevelsMixin, type StockLevelsMethods } from "../mixins/stock-levels.mixin";
+import { VariantStockMixin, type VariantStockMethods } from "../mixins/variant-stock.mixin";
 import { isDuplicateKey } from "../domain/catalog";
 import {
   checkAdjustment,
   linesToMove,
   newReservation,
+  isOwnVariant,
   normalizeLines,
+  productLevel,
+  stockIdToSet,
   toReservation,
   toStockLevel,
   type AdjustStock,
@@ -47,7 +55,7 @@ type Store = {
   ttlSeconds: number;
   sweepTimer?: NodeJS.Timeout;
 };
-interface Methods extends StockLevelsMethods, ReservationsMethods {
+interface Methods extends StockLevelsMethods, ReservationsMethods, VariantStockMethods {
   stockChanged(): Promise<unknown>;
 }
 type Level = { productId: string; available: number };
@@ -79,15 +87,27 @@ const InventoryService: ServiceSchema<ServiceSettingSchema, Methods, Store> & { 
       ],
     }),
     OutboxMixin,
+    RuleErrorsMixin,
     StockLevelsMixin,
     ReservationsMixin,
+    VariantStockMixin,
   ],
 
   actions: {
+    // `productId` is the route's `:id`: a stock (variant) id, or a product id (sums and variants).
     get: {
       params: { $$strict: true, productId: PRODUCT_ID },
-      async handler(ctx: Context<{ productId: string }, Meta>): Promise<StockLevel> {
-        return toStockLevel(await this.level(ctx.params.productId));
+      async handler(ctx: Context<{ productId: string }, Meta>): Promise<StockLevel | ProductStockLevel> {
+        const { productId } = ctx.params;
+        const product = await this.productOf(ctx, productId);
+        // A simple product's id is its one variant's stock id: answered as before, one level.
+        if (!product || isOwnVariant(product)) return toStockLevel(await this.level(productId));
+        const ids = product.variants.map((v) => v.id);
+        const docs: StockDoc[] = await this.adapter.find({ query: { _id: { $in: ids } } });
+        return productLevel(
+          product,
+          docs.filter((d) => d.kind === "stock" && !d.deleted),
+        );
       },
     },
 
@@ -104,7 +124,8 @@ const InventoryService: ServiceSchema<ServiceSettingSchema, Methods, Store> & { 
       auth: "admin",
       params: LEVEL,
       async handler(ctx: Context<Level, Meta>): Promise<StockLevel> {
-        const { productId, available } = ctx.params;
+        const { available } = ctx.params;
+        const productId = stockIdToSet(ctx.params.productId, await this.productOf(ctx, ctx.params.productId));
         await this.level(productId);
         await this.change(productId, () => available);
         await this.stockChanged();
@@ -205,7 +226,19 @@ const InventoryService: ServiceSchema<ServiceSettingSchema, Methods, Store> & { 
     "product.created": {
       group: "inventory",
       async handler(ctx: Context<EventEnvelope<"product.created">>) {
-        await this.ensureStock(ctx.params.data.productId, 0, false);
+        // Stock is per variant (a simple product's one variant has its id); events from before
+        // variants name only the product.
+        const { productId, variants } = ctx.params.data;
+        for (const id of variants?.map((v) => v.variantId) ?? [productId])
+          await this.ensureStock(id, 0, false);
+        await this.stampOwner(productId, variants);
+      },
+    },
+    // A variant added later arrives in product.updated: its stock learns its product there.
+    "product.updated": {
+      group: "inventory",
+      async handler(ctx: Context<EventEnvelope<"product.updated">>) {
+        await this.stampOwner(ctx.params.data.productId, ctx.params.data.variants);
       },
     },
     // Stock corrections from outside (e.g. a Kafka topic through the bridge's KAFKA_INBOUND).

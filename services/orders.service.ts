@@ -1,5 +1,6 @@
 /**
- * Orders and the checkout saga. `place` prices the order from the catalogue, stores it `pending`,
+ * Orders and the checkout saga. `place` prices the order from the catalogue (one line per
+ * variant; an unknown, inactive or removed variant refuses the order: 422), stores it `pending`,
  * then drives it step by step (domain/order-state.ts SagaStep): reserve -> charge -> confirmed ->
  * commit -> clear the cart, all before answering. Each step is idempotent by order id and each
  * move to the next step is a compare-and-set, so any number of drivers may run one order: the
@@ -34,7 +35,7 @@ import { transition } from "../domain/order-state";
 import type { StoredResponse } from "../domain/idempotency";
 import {
   PLACE_ORDER_PARAMS,
-  mergeLines,
+  mergeResolved,
   newOrder,
   orderView,
   outcome,
@@ -42,6 +43,7 @@ import {
   type OrderDoc,
 } from "../domain/checkout";
 import { invalidField } from "../domain/rule-error";
+import { resolveOrderLines } from "../lib/catalog-lookup";
 
 const ID = { type: "string", min: 1, max: 100 } as const;
 
@@ -213,16 +215,11 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     async draft(ctx: Ctx<PlaceOrderParams>, orderId: string): Promise<OrderDoc> {
       const { items, payment, shippingAddress } = ctx.params;
       const userId = ctx.meta.user!.id;
-      const lines = mergeLines(items ?? (await call(ctx, "carts.linesOf", { userId })).items);
-      if (!lines.length) throw invalidField("items", "cartEmpty", "No items given and the cart is empty");
-      const products = await Promise.all(
-        lines.map((l) =>
-          call(ctx, "products.get", { id: l.productId }).catch((err) =>
-            err?.code === 404 ? null : Promise.reject(err),
-          ),
-        ),
-      );
-      const priced = priceLines(lines, products, items ? "items" : "cart");
+      const field = items ? "items" : "cart";
+      const asked = items ?? (await call(ctx, "carts.linesOf", { userId })).items;
+      if (!asked.length) throw invalidField("items", "cartEmpty", "No items given and the cart is empty");
+      const resolved = await resolveOrderLines(ctx, asked, field);
+      const priced = priceLines(mergeResolved(resolved), field);
       const fromCart = !items;
       return newOrder({
         id: orderId,

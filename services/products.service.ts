@@ -13,6 +13,7 @@ import { DbMixin } from "../mixins/db.mixin";
 import { ProductSearchMixin } from "../mixins/product-search.mixin";
 import { ProductInStockMixin, type InStockMethods } from "../mixins/product-in-stock.mixin";
 import { ProductMigrationsMixin } from "../mixins/product-migrations.mixin";
+import { VariantLookupMixin } from "../mixins/variant-lookup.mixin";
 import { OutboxMixin } from "../mixins/outbox.mixin";
 import {
   DEFAULT_CATEGORY,
@@ -105,6 +106,7 @@ const ProductsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     ProductSearchMixin,
     ProductInStockMixin,
     ProductMigrationsMixin,
+    VariantLookupMixin,
   ],
 
   actions: {

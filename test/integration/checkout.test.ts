@@ -47,6 +47,14 @@ describe("checkout over HTTP: carts, orders and payments with every service in o
     shippingAddress: ADDRESS,
   });
   const orders = () => broker.getLocalService("orders") as any;
+  /** The fields a simple product's order line names it by: its one variant has its id. */
+  const lineOf = (p: any) => ({
+    productId: p.id,
+    variantId: p.id,
+    sku: p.sku,
+    name: p.name,
+    variantTitle: "Default",
+  });
   const eventsOf = (key: string) => events.filter((e) => e.key === key);
 
   beforeAll(async () => {
@@ -110,7 +118,19 @@ describe("checkout over HTTP: carts, orders and payments with every service in o
       const res = await http("POST", "/api/cart/items", { productId: p.id, quantity: 3 }, ann.token);
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
-        items: [{ productId: p.id, name: p.name, unitPrice: 1999, quantity: 5, lineTotal: 9995 }],
+        items: [
+          {
+            productId: p.id,
+            variantId: p.id,
+            sku: p.sku,
+            name: p.name,
+            variantTitle: "Default",
+            unitPrice: 1999,
+            quantity: 5,
+            lineTotal: 9995,
+            unavailable: false,
+          },
+        ],
         subtotal: 9995,
         currency: "USD",
         updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
@@ -209,8 +229,8 @@ describe("checkout over HTTP: carts, orders and payments with every service in o
         id: expect.any(String),
         userId: ann.id,
         items: [
-          { productId: a.id, name: a.name, unitPrice: 1999, quantity: 2, lineTotal: 3998 },
-          { productId: b.id, name: b.name, unitPrice: 500, quantity: 3, lineTotal: 1500 },
+          { ...lineOf(a), unitPrice: 1999, quantity: 2, lineTotal: 3998 },
+          { ...lineOf(b), unitPrice: 500, quantity: 3, lineTotal: 1500 },
         ],
         subtotal: 5498,
         total: 5498,
@@ -654,7 +674,18 @@ describe("checkout over HTTP: carts, orders and payments with every service in o
         id: `recover-${++seq}-${Date.now()}`,
         userId,
         priced: {
-          items: [{ productId, name: p.name, unitPrice: p.price, quantity, lineTotal: p.price * quantity }],
+          items: [
+            {
+              productId,
+              variantId: productId,
+              sku: p.sku,
+              name: p.name,
+              variantTitle: "Default",
+              unitPrice: p.price,
+              quantity,
+              lineTotal: p.price * quantity,
+            },
+          ],
           subtotal: p.price * quantity,
           currency: "USD",
         },

@@ -14,8 +14,10 @@ import {
   rememberOrder,
   removeLine,
   removeOrdered,
+  resolveVariant,
   setQuantity,
   type CartLine,
+  type CatalogVariant,
 } from "../../domain/cart";
 import { TRANSITIONS, canTransition, resumedCharge, transition } from "../../domain/order-state";
 import {
@@ -34,16 +36,29 @@ import {
   signWebhook,
   verifyWebhookSignature,
 } from "../../domain/payments";
-import { mergeLines, newOrder, outcome, priceLines, shortProducts } from "../../domain/checkout";
-import { RuleError } from "../../domain/rule-error";
+import { mergeResolved, newOrder, outcome, priceLines, shortProducts } from "../../domain/checkout";
+import { RuleError, invalidField } from "../../domain/rule-error";
+import { lookupOf, simpleProduct, variantFrom } from "../support/catalogue";
 import { ConfigError, DEV_WEBHOOK_SECRET, loadConfig, reloadConfig } from "../../lib/config";
 import { brokerOptions } from "../../moleculer.config";
 import { FaultMiddleware } from "../support/fault-middleware";
 import { waitFor } from "../support/cluster";
 import { ADDRESS, VISA, sleep } from "../support/fixtures";
 
-const lamp = { name: "Lamp", price: 1999, currency: "USD" };
-const desk = { name: "Desk", price: 25000, currency: "USD" };
+const lampProduct = simpleProduct("p1", "Lamp", 1999);
+const lamp = variantFrom(lampProduct);
+const desk = variantFrom(simpleProduct("p2", "Desk", 25000));
+/** The line a simple product's variant makes (its id is the product's). */
+const lineOf = (v: CatalogVariant, quantity: number, unitPrice = v.price) => ({
+  productId: v.productId,
+  variantId: v.variantId,
+  sku: v.sku,
+  name: v.name,
+  variantTitle: v.variantTitle,
+  unitPrice,
+  currency: v.currency,
+  quantity,
+});
 const ruleOf = (fn: () => unknown): RuleError => {
   try {
     fn();
@@ -73,28 +88,29 @@ describe("money in integer minor units", () => {
 
 describe("cart rules", () => {
   it("should add to an existing line and keep the latest name and price", () => {
-    let items: CartLine[] = addLine([], "p1", lamp, 2);
-    items = addLine(items, "p1", { ...lamp, price: 1799 }, 3);
-    expect(items).toEqual([{ productId: "p1", name: "Lamp", unitPrice: 1799, currency: "USD", quantity: 5 }]);
+    let items: CartLine[] = addLine([], lamp, 2);
+    items = addLine(items, { ...lamp, price: 1799 }, 3);
+    expect(items).toEqual([lineOf(lamp, 5, 1799)]);
   });
 
   it("should refuse more than 100 units on a line and more than 50 lines, with 422", () => {
-    const full = addLine([], "p1", lamp, 100);
-    expect(ruleOf(() => addLine(full, "p1", lamp, 1))).toMatchObject({ status: 422 });
+    const full = addLine([], lamp, 100);
+    expect(ruleOf(() => addLine(full, lamp, 1))).toMatchObject({ status: 422 });
     let items: CartLine[] = [];
-    for (let i = 0; i < MAX_LINES; i++) items = addLine(items, `p${i}`, lamp, 1);
-    const err = ruleOf(() => addLine(items, "one-more", lamp, 1));
+    for (let i = 0; i < MAX_LINES; i++)
+      items = addLine(items, { ...lamp, productId: `p${i}`, variantId: `p${i}` }, 1);
+    const err = ruleOf(() => addLine(items, { ...lamp, productId: "one-more", variantId: "one-more" }, 1));
     expect(err.status).toBe(422);
     expect(err.data).toEqual([expect.objectContaining({ field: "productId" })]);
   });
 
   it("should refuse a product in another currency than the cart's", () => {
-    const items = addLine([], "p1", lamp, 1);
-    expect(ruleOf(() => addLine(items, "p2", { ...desk, currency: "EUR" }, 1)).status).toBe(422);
+    const items = addLine([], lamp, 1);
+    expect(ruleOf(() => addLine(items, { ...desk, currency: "EUR" }, 1)).status).toBe(422);
   });
 
   it("should set, remove with quantity 0, and answer 404 for a product not in the cart", () => {
-    const items = addLine(addLine([], "p1", lamp, 1), "p2", desk, 1);
+    const items = addLine(addLine([], lamp, 1), desk, 1);
     expect(setQuantity(items, "p1", 7)[0].quantity).toBe(7);
     expect(setQuantity(items, "p1", 0).map((l) => l.productId)).toEqual(["p2"]);
     expect(removeLine(items, "p2").map((l) => l.productId)).toEqual(["p1"]);
@@ -103,25 +119,26 @@ describe("cart rules", () => {
   });
 
   it("should take over a changed price and drop a deleted product when refreshed", () => {
-    const items = addLine(addLine([], "p1", lamp, 2), "p2", desk, 1);
+    const items = addLine(addLine([], lamp, 2), desk, 1);
+    const repriced = simpleProduct("p1", "Lamp", 2499);
     const catalogue = new Map([
-      ["p1", { ...lamp, price: 2499 }],
+      ["p1", repriced],
       ["p2", null],
     ]);
     const { items: fresh, changed } = refreshLines(items, catalogue);
     expect(changed).toBe(true);
-    expect(fresh).toEqual([{ productId: "p1", name: "Lamp", unitPrice: 2499, currency: "USD", quantity: 2 }]);
-    expect(refreshLines(fresh, new Map([["p1", { ...lamp, price: 2499 }]])).changed).toBe(false);
+    expect(fresh).toEqual([lineOf(lamp, 2, 2499)]);
+    expect(refreshLines(fresh, new Map([["p1", repriced]])).changed).toBe(false);
   });
 
   it("should take only an order's quantities out of the cart, keeping lines added since", () => {
-    const items = addLine(addLine([], "p1", lamp, 3), "p2", desk, 1);
+    const items = addLine(addLine([], lamp, 3), desk, 1);
     const after = removeOrdered(items, [
       { productId: "p1", quantity: 2 },
       { productId: "p2", quantity: 1 },
       { productId: "gone", quantity: 4 },
     ]);
-    expect(after).toEqual([{ productId: "p1", name: "Lamp", unitPrice: 1999, currency: "USD", quantity: 1 }]);
+    expect(after).toEqual([lineOf(lamp, 1)]);
   });
 
   it("should remember the latest order ids a cart gave lines to, at most REMEMBERED_ORDERS", () => {
@@ -135,12 +152,29 @@ describe("cart rules", () => {
   it("should answer line totals, the subtotal and the currency", () => {
     const doc = {
       ...emptyCart("u1", "2026-01-01T00:00:00.000Z"),
-      items: addLine(addLine([], "p1", lamp, 2), "p2", desk, 1),
+      items: addLine(addLine([], lamp, 2), desk, 1),
     };
+    const shown = { sku: expect.any(String), variantTitle: "Default", unavailable: false };
     expect(cartView(doc)).toEqual({
       items: [
-        { productId: "p1", name: "Lamp", unitPrice: 1999, quantity: 2, lineTotal: 3998 },
-        { productId: "p2", name: "Desk", unitPrice: 25000, quantity: 1, lineTotal: 25000 },
+        {
+          productId: "p1",
+          variantId: "p1",
+          name: "Lamp",
+          unitPrice: 1999,
+          quantity: 2,
+          lineTotal: 3998,
+          ...shown,
+        },
+        {
+          productId: "p2",
+          variantId: "p2",
+          name: "Desk",
+          unitPrice: 25000,
+          quantity: 1,
+          lineTotal: 25000,
+          ...shown,
+        },
       ],
       subtotal: 28998,
       currency: "USD",
@@ -265,34 +299,52 @@ describe("payments", () => {
 
 describe("checkout rules", () => {
   it("should price lines from the catalogue, merging repeated products", () => {
-    const lines = mergeLines([
-      { productId: "a", quantity: 1 },
-      { productId: "b", quantity: 2 },
-      { productId: "a", quantity: 2 },
+    const resolved = mergeResolved([
+      { variant: lamp, quantity: 1 },
+      { variant: desk, quantity: 2 },
+      { variant: lamp, quantity: 2 },
     ]);
-    expect(lines).toEqual([
-      { productId: "a", quantity: 3 },
-      { productId: "b", quantity: 2 },
-    ]);
-    expect(priceLines(lines, [lamp, desk], "items")).toEqual({
+    const shown = { sku: expect.any(String), variantTitle: "Default" };
+    expect(priceLines(resolved, "items")).toEqual({
       items: [
-        { productId: "a", name: "Lamp", unitPrice: 1999, quantity: 3, lineTotal: 5997 },
-        { productId: "b", name: "Desk", unitPrice: 25000, quantity: 2, lineTotal: 50000 },
+        {
+          productId: "p1",
+          variantId: "p1",
+          name: "Lamp",
+          unitPrice: 1999,
+          quantity: 3,
+          lineTotal: 5997,
+          ...shown,
+        },
+        {
+          productId: "p2",
+          variantId: "p2",
+          name: "Desk",
+          unitPrice: 25000,
+          quantity: 2,
+          lineTotal: 50000,
+          ...shown,
+        },
       ],
       subtotal: 55997,
       currency: "USD",
     });
   });
 
-  it("should refuse an unknown product or mixed currencies with 422 naming the field", () => {
+  it("should refuse an unknown product or mixed currencies with 422 naming the field", async () => {
+    const missing = (field: string, id: string) => invalidField(`items[1].${field}`, "notFound", id);
+    const err = await resolveVariant(
+      { productId: "b", quantity: 1 } as any,
+      lookupOf(lampProduct),
+      "items[1].",
+      missing,
+    ).catch((e) => e);
+    expect(err.data).toEqual([expect.objectContaining({ field: "items[1].productId" })]);
     const lines = [
-      { productId: "a", quantity: 1 },
-      { productId: "b", quantity: 1 },
+      { variant: lamp, quantity: 1 },
+      { variant: { ...desk, currency: "EUR" }, quantity: 1 },
     ];
-    expect(ruleOf(() => priceLines(lines, [lamp, null], "items")).data).toEqual([
-      expect.objectContaining({ field: "items[1].productId" }),
-    ]);
-    expect(ruleOf(() => priceLines(lines, [lamp, { ...desk, currency: "EUR" }], "cart")).status).toBe(422);
+    expect(ruleOf(() => priceLines(lines, "cart")).status).toBe(422);
   });
 
   it("should name every short product: the one refused and any other below its quantity", () => {
@@ -311,7 +363,7 @@ describe("checkout rules", () => {
   });
 
   it("should answer 201 for a placed order, 402 with the order for a declined one, 409 for a refused one", () => {
-    const priced = priceLines([{ productId: "a", quantity: 1 }], [lamp], "items");
+    const priced = priceLines([{ variant: lamp, quantity: 1 }], "items");
     const address = { name: "A", line1: "1 St", city: "C", postalCode: "1", country: "US" };
     const d = newOrder({
       id: "o1",
@@ -471,7 +523,7 @@ describe("the checkout saga with two drivers on one order", () => {
     },
     {
       name: "products",
-      actions: { get: (ctx: any) => ({ id: ctx.params.id, name: "Lamp", price: 1999, currency: "USD" }) },
+      actions: { get: (ctx: any) => simpleProduct(ctx.params.id, "Lamp", 1999) },
     },
     {
       name: "carts",

@@ -247,8 +247,8 @@ describe("the inventory service", () => {
     await broker.call("inventory.set", { productId: "g1", available: 1 }, ADMIN);
     await sleep(50);
     expect(low.filter((e) => e.key === "g1").map((e) => e.data)).toEqual([
-      { productId: "g1", available: 4, threshold: 5 },
-      { productId: "g1", available: 2, threshold: 5 },
+      { productId: "g1", variantId: "g1", available: 4, threshold: 5 },
+      { productId: "g1", variantId: "g1", available: 2, threshold: 5 },
     ]);
   });
 
