@@ -19,9 +19,6 @@ export const ALL_SERVICES = [
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
-/** Outside production only: development and tests sign simulated webhooks with it. */
-export const DEV_WEBHOOK_SECRET = "dev-payment-webhook-secret";
-
 export class ConfigError extends Error {
   constructor(
     readonly variable: string,
@@ -192,7 +189,8 @@ export function loadConfig(env: Env = process.env) {
     checkout: {
       /** How long a checkout driver owns an order before another node may take it over. */
       leaseSeconds: int(env, "CHECKOUT_LEASE_SECONDS", 30, 1, 3600),
-      paymentWebhookSecret: str(env, "PAYMENT_WEBHOOK_SECRET") ?? DEV_WEBHOOK_SECRET,
+      /** Unset outside production: the payments service generates one into DATA_DIR. */
+      paymentWebhookSecret: str(env, "PAYMENT_WEBHOOK_SECRET"),
       /** Test-only fault hook: the orders node exits right after reserving an order's stock. */
       faultCrashAfterReserve: bool(env, "FAULT_CRASH_AFTER_RESERVE", false),
     },
