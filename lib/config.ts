@@ -158,6 +158,8 @@ export function loadConfig(env: Env = process.env) {
     dataDir: path.resolve(str(env, "DATA_DIR") ?? "./data"),
     kafkaBrokers: hostPorts(env, "KAFKA_BROKERS"),
     redisUrl: url(env, "REDIS_URL", ["redis", "rediss"]),
+    /** Entries the in-memory cacher keeps (least recently used evicted first); Redis has its own limits. */
+    cacheMaxEntries: int(env, "CACHE_MAX_ENTRIES", 10_000, 1, 10_000_000),
     smtpUrl: url(env, "SMTP_URL", ["smtp", "smtps"]),
     twilio: {
       accountSid: str(env, "TWILIO_ACCOUNT_SID"),
