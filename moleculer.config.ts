@@ -9,6 +9,7 @@ import type { Config } from "./lib/config";
 import { JetStreamAdapter } from "./lib/channels";
 import { loggerOptions } from "./lib/logger";
 import { BoundedMemoryCacher } from "./lib/lru-cacher";
+import { internalMiddlewares, metricsOptions } from "./lib/metrics";
 import { RequestContextMiddleware } from "./lib/request-context";
 import { tracingOptions } from "./lib/tracing";
 import { ParamsValidator } from "./lib/validator";
@@ -49,7 +50,9 @@ export function brokerOptions(config: Config, overrides: Partial<BrokerOptions> 
     // null only where a rule says nullable; lengths in characters (see lib/validator.ts).
     validator: new ParamsValidator(),
     logger: loggerOptions(config),
-    metrics: { enabled: config.metrics, reporter: [] },
+    metrics: metricsOptions(config),
+    // Listed at the end of `middlewares`: Moleculer's own, per-call metrics as METRICS says.
+    internalMiddlewares: false,
     // bin/node.ts handles SIGTERM/SIGINT itself (one orderly stop, then exit).
     skipProcessEventRegistration: true,
     tracing: tracingOptions(config),
@@ -65,6 +68,7 @@ export function brokerOptions(config: Config, overrides: Partial<BrokerOptions> 
           : { type: "Fake", options: {} as any },
         context: true,
       } as any),
+      ...internalMiddlewares(config),
     ],
     ...overrides,
   };

@@ -136,6 +136,19 @@ function tracing(env: Env) {
   return { exporter, url: tracingUrl, sampleRate };
 }
 
+/**
+ * METRICS: what each node collects besides the business counters (always on). `basic` (default):
+ * process and OS gauges and a request counter per action; `full` (or 1): Moleculer's whole set,
+ * latency histograms included, which costs a few µs per call (bench/RESULTS.md); `off` (or 0):
+ * the business counters only.
+ */
+function metricsMode(env: Env): "off" | "basic" | "full" {
+  const raw = str(env, "METRICS")?.toLowerCase();
+  if (raw === "1" || raw === "true") return "full";
+  if (raw === "0" || raw === "false") return "off";
+  return oneOf({ METRICS: raw }, "METRICS", ["off", "basic", "full"] as const, "basic");
+}
+
 /** A PEM key given inline, with literal "\n" allowed so it fits in one env line. */
 function pem(env: Env, name: string): string | undefined {
   const raw = str(env, name);
@@ -181,8 +194,9 @@ export function loadConfig(env: Env = process.env) {
     trustProxy: bool(env, "TRUST_PROXY", false),
     requestTimeoutMs: int(env, "REQUEST_TIMEOUT_MS", 10_000, 100, 600_000),
     logLevel: oneOf(env, "LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace"], "info"),
-    /** Moleculer's metrics cost about 4 µs per action call (bench/RESULTS.md): opt-in. */
-    metrics: bool(env, "METRICS", false),
+    metrics: metricsMode(env),
+    /** When set, GET /metrics requires it as a bearer token. */
+    metricsToken: str(env, "METRICS_TOKEN"),
     tracing: tracing(env),
     notifyMaxAttempts: int(env, "NOTIFY_MAX_ATTEMPTS", 6, 1, 100),
     notifyBackoffMs: int(env, "NOTIFY_BACKOFF_MS", 1000, 1, 600_000),
