@@ -44,6 +44,8 @@ function counters(broker: ServiceBroker): { total: Counter; errors: Counter } {
 /** `moleculer.request.total` and `moleculer.request.error.total` per call, without rates or timers. */
 function counting(type: "local" | "remote") {
   return function (this: ServiceBroker, next: (ctx: any) => Promise<unknown>, action: any) {
+    // A broker whose options switched the registry off (benches, tests) counts nothing.
+    if (!this.isMetricsEnabled()) return next;
     const { total, errors } = counters(this);
     const service = action.service?.fullName ?? null;
     return (ctx: any) => {
