@@ -1,6 +1,7 @@
 /**
- * The HTTP gateway (moleculer-web). Only the aliases listed here are reachable from HTTP; every
- * error leaves as `{name, message, code, type, data}` with the HTTP status = code.
+ * The HTTP gateway (moleculer-web). Only the aliases of services/api/routes.ts are reachable from
+ * HTTP; every error leaves as `{name, message, code, type, data}` (services/api/error-body.ts)
+ * with the HTTP status = code; /metrics renders every node's metrics (services/api/metrics.ts).
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
