@@ -8,6 +8,8 @@ import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import type { Config } from "./lib/config";
 import { JetStreamAdapter } from "./lib/channels";
 import { loggerOptions } from "./lib/logger";
+import { BoundedMemoryCacher } from "./lib/lru-cacher";
+import { internalMiddlewares, metricsOptions } from "./lib/metrics";
 import { RequestContextMiddleware } from "./lib/request-context";
 import { tracingOptions } from "./lib/tracing";
 import { ParamsValidator } from "./lib/validator";
@@ -43,12 +45,14 @@ export function brokerOptions(config: Config, overrides: Partial<BrokerOptions> 
     tracking: { enabled: true, shutdownTimeout: 8000 },
     cacher: config.redisUrl
       ? { type: "Redis", options: { redis: config.redisUrl as any, ttl: 300 } }
-      : { type: "Memory", options: { ttl: 300 } },
+      : new BoundedMemoryCacher({ ttl: 300, max: config.cacheMaxEntries }),
     serializer: "JSON",
     // null only where a rule says nullable; lengths in characters (see lib/validator.ts).
     validator: new ParamsValidator(),
     logger: loggerOptions(config),
-    metrics: { enabled: config.metrics, reporter: [] },
+    metrics: metricsOptions(config),
+    // Listed at the end of `middlewares`: Moleculer's own, per-call metrics as METRICS says.
+    internalMiddlewares: false,
     // bin/node.ts handles SIGTERM/SIGINT itself (one orderly stop, then exit).
     skipProcessEventRegistration: true,
     tracing: tracingOptions(config),
@@ -71,6 +75,7 @@ export function brokerOptions(config: Config, overrides: Partial<BrokerOptions> 
           : { type: "Fake", options: {} as any },
         context: true,
       } as any),
+      ...internalMiddlewares(config),
     ],
     ...overrides,
   };

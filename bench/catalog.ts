@@ -176,7 +176,7 @@ async function runNode(role: Role) {
   const services = SERVICES[role];
   if (services.includes("api")) {
     // The gateway module reads its configuration when it loads: only nodes that run it load it.
-    const { API_ALIASES } = await import("../services/api.service");
+    const { API_ALIASES } = await import("../services/api/routes");
     API_ALIASES["GET /hello"] = "bench.hello";
     broker.createService({ name: "bench", actions: { hello: () => HELLO } });
   }

@@ -30,6 +30,7 @@ export const HELLO = { hello: "world" };
  *   BENCH_BROKER=plain: bare Moleculer defaults (no metrics, no channels, no circuit breaker, ...).
  *   BENCH_OVERRIDES='{"metrics":{"enabled":false}}': a JSON object merged over the top-level keys.
  *   BENCH_VARIANT (same format) is merged on top for the brokers of the A/B "variant" rows only.
+ *   METRICS=off|basic|full: the project's metrics setting (lib/config.ts), default basic.
  */
 export function benchBrokerOptions(
   nodeID: string,
@@ -56,6 +57,7 @@ export function benchBrokerOptions(
     NODE_ID: nodeID,
     NAMESPACE: namespace,
     TRANSPORTER: transporter,
+    METRICS: process.env.METRICS,
   });
   // The bench stops its brokers itself: Moleculer's own SIGTERM handler would stop them a second
   // time (the channels adapter then logs a CONNECTION_DRAINING error).

@@ -29,6 +29,7 @@
  *   BENCH_NATS_OPTIONS='{"noAsyncTraces":true}': connection options of the raw nats.js client (c)
  *   BENCH_HTTP_ROUNDS=3  d: interleave the targets in rounds; ratios then use medians
  *   BENCH_DEADLINE_S     give up (and clean up) after this many seconds (default 115)
+ *   METRICS=off|basic|full  the project's metrics setting for every broker (default basic)
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -350,6 +351,7 @@ async function run() {
   console.log(
     `transport bench: node ${process.version}, ${os.cpus().length} cpu(s), ` +
       `broker options: ${process.env.BENCH_BROKER ?? "project"}` +
+      (process.env.BENCH_BROKER === "plain" ? "" : `, METRICS=${process.env.METRICS ?? "basic (default)"}`) +
       (process.env.BENCH_OVERRIDES ? ` + ${process.env.BENCH_OVERRIDES}` : "") +
       (process.env.BENCH_WEB_LOGGING === "1" ? ", gateway request logging on" : "") +
       (VARIANT ? `; variant rows: + ${VARIANT}` : ""),

@@ -350,11 +350,11 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: "Payment provider webhook (signed)",
     status: 200,
     schema: ref("WebhookReceipt"),
-    errors: { 400: "Missing or wrong signature", 404: "Unknown charge" },
+    errors: { 400: "Missing or wrong signature, or its t more than 300 s away", 404: "Unknown charge" },
     headers: [
       {
         name: "Payment-Signature",
-        description: "The provider's HMAC of the raw body",
+        description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">',
         required: true,
         schema: { type: "string" },
       },

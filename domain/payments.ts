@@ -76,18 +76,44 @@ export const WEBHOOK_EFFECTS: Readonly<Record<WebhookType, { from: PaymentStatus
   "charge.refunded": { from: "succeeded", to: "refunded" },
 };
 
-/** Hex HMAC-SHA256 of the raw body: what the provider sends in the `Payment-Signature` header. */
-export function signWebhook(secret: string, rawBody: Buffer | string): string {
-  return createHmac("sha256", secret).update(rawBody).digest("hex");
+/** A signed webhook is refused when its `t` is further than this from the receiver's clock. */
+export const WEBHOOK_TOLERANCE_SECONDS = 300;
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+const webhookHmac = (secret: string, t: number, rawBody: Buffer | string) =>
+  createHmac("sha256", secret).update(`${t}.`).update(rawBody).digest();
+
+/**
+ * The `Payment-Signature` header the provider sends: `t=<unix seconds>,v1=<hex HMAC-SHA256 of
+ * "<t>.<body>">`. The timestamp is signed too, so a captured call cannot be replayed later.
+ */
+export function signWebhook(secret: string, rawBody: Buffer | string, t: number = nowSeconds()): string {
+  return `t=${t},v1=${webhookHmac(secret, t, rawBody).toString("hex")}`;
 }
 
-/** Constant-time check of a `Payment-Signature` header (`<hex>` or `sha256=<hex>`). */
-export function verifyWebhookSignature(secret: string, rawBody: Buffer, header: unknown): boolean {
-  if (typeof header !== "string") return false;
-  const given = header.trim().replace(/^sha256=/i, "");
-  if (!/^[0-9a-f]{64}$/i.test(given)) return false;
-  const expected = Buffer.from(signWebhook(secret, rawBody), "hex");
-  return timingSafeEqual(expected, Buffer.from(given.toLowerCase(), "hex"));
+export type WebhookSignatureCheck = "valid" | "malformed" | "stale" | "mismatch";
+
+/** Checks a `Payment-Signature` header: well-formed, `t` within tolerance, HMAC equal (constant time). */
+export function checkWebhookSignature(
+  secret: string,
+  rawBody: Buffer,
+  header: unknown,
+  now: number = nowSeconds(),
+): WebhookSignatureCheck {
+  if (typeof header !== "string") return "malformed";
+  const fields = new Map(
+    header.split(",").map((part) => {
+      const eq = part.indexOf("=");
+      return [part.slice(0, eq).trim(), part.slice(eq + 1).trim()] as const;
+    }),
+  );
+  const t = fields.get("t") ?? "";
+  const v1 = fields.get("v1") ?? "";
+  if (!/^\d{1,12}$/.test(t) || !/^[0-9a-f]{64}$/i.test(v1)) return "malformed";
+  if (Math.abs(now - Number(t)) > WEBHOOK_TOLERANCE_SECONDS) return "stale";
+  const expected = webhookHmac(secret, Number(t), rawBody);
+  return timingSafeEqual(expected, Buffer.from(v1, "hex")) ? "valid" : "mismatch";
 }
 
 export interface PaymentDoc {

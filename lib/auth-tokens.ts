@@ -11,10 +11,9 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from "node:crypto";
-import fs from "node:fs";
-import path from "node:path";
 import jwt from "jsonwebtoken";
 import type { AuthUser, Jwk, PublicKeyInfo, Role } from "../contracts";
+import { readOrGenerate } from "./generated-secret";
 
 export const ACCESS_ALG = "RS256";
 const ROLES: readonly Role[] = ["customer", "admin"];
@@ -76,34 +75,16 @@ export function loadKeySet(opts: { privateKey?: string; publicKey?: string; data
   return { signing, verify: [...verify.values()] };
 }
 
-/**
- * Reads the key generated on a first start, or generates it. Several nodes may share DATA_DIR
- * and start at once: the key is written to a temporary file and then hard-linked into place,
- * which fails with EEXIST for every node but one and never exposes a half-written file.
- */
+/** The key generated into DATA_DIR on a first start (read back on every later one). */
 function generatedKey(dataDir: string): string {
-  const file = path.join(dataDir, GENERATED_KEY_FILE);
-  try {
-    return fs.readFileSync(file, "utf8");
-  } catch (err: any) {
-    if (err.code !== "ENOENT") throw err;
-  }
-  fs.mkdirSync(dataDir, { recursive: true });
-  const { privateKey } = generateKeyPairSync("rsa", {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: "pkcs8", format: "pem" },
-    publicKeyEncoding: { type: "spki", format: "pem" },
+  return readOrGenerate(dataDir, GENERATED_KEY_FILE, () => {
+    const { privateKey } = generateKeyPairSync("rsa", {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: "pkcs8", format: "pem" },
+      publicKeyEncoding: { type: "spki", format: "pem" },
+    });
+    return privateKey;
   });
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  fs.writeFileSync(tmp, privateKey, { mode: 0o600, flag: "wx" });
-  try {
-    fs.linkSync(tmp, file);
-  } catch (err: any) {
-    if (err.code !== "EEXIST") throw err;
-  } finally {
-    fs.unlinkSync(tmp);
-  }
-  return fs.readFileSync(file, "utf8");
 }
 
 export function toJwk(key: VerifyKey): Jwk {

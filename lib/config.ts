@@ -19,9 +19,6 @@ export const ALL_SERVICES = [
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
-/** Outside production only: development and tests sign simulated webhooks with it. */
-export const DEV_WEBHOOK_SECRET = "dev-payment-webhook-secret";
-
 export class ConfigError extends Error {
   constructor(
     readonly variable: string,
@@ -139,6 +136,19 @@ function tracing(env: Env) {
   return { exporter, url: tracingUrl, sampleRate };
 }
 
+/**
+ * METRICS: what each node collects besides the business counters (always on). `basic` (default):
+ * process and OS gauges and a request counter per action; `full` (or 1): Moleculer's whole set,
+ * latency histograms included, which costs a few µs per call (bench/RESULTS.md); `off` (or 0):
+ * the business counters only.
+ */
+function metricsMode(env: Env): "off" | "basic" | "full" {
+  const raw = str(env, "METRICS")?.toLowerCase();
+  if (raw === "1" || raw === "true") return "full";
+  if (raw === "0" || raw === "false") return "off";
+  return oneOf({ METRICS: raw }, "METRICS", ["off", "basic", "full"] as const, "basic");
+}
+
 /** A PEM key given inline, with literal "\n" allowed so it fits in one env line. */
 function pem(env: Env, name: string): string | undefined {
   const raw = str(env, name);
@@ -161,6 +171,8 @@ export function loadConfig(env: Env = process.env) {
     dataDir: path.resolve(str(env, "DATA_DIR") ?? "./data"),
     kafkaBrokers: hostPorts(env, "KAFKA_BROKERS"),
     redisUrl: url(env, "REDIS_URL", ["redis", "rediss"]),
+    /** Entries the in-memory cacher keeps (least recently used evicted first); Redis has its own limits. */
+    cacheMaxEntries: int(env, "CACHE_MAX_ENTRIES", 10_000, 1, 10_000_000),
     smtpUrl: url(env, "SMTP_URL", ["smtp", "smtps"]),
     twilio: {
       accountSid: str(env, "TWILIO_ACCOUNT_SID"),
@@ -182,8 +194,9 @@ export function loadConfig(env: Env = process.env) {
     trustProxy: bool(env, "TRUST_PROXY", false),
     requestTimeoutMs: int(env, "REQUEST_TIMEOUT_MS", 10_000, 100, 600_000),
     logLevel: oneOf(env, "LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace"], "info"),
-    /** Moleculer's metrics cost about 4 µs per action call (bench/RESULTS.md): opt-in. */
-    metrics: bool(env, "METRICS", false),
+    metrics: metricsMode(env),
+    /** When set, GET /metrics requires it as a bearer token. */
+    metricsToken: str(env, "METRICS_TOKEN"),
     tracing: tracing(env),
     notifyMaxAttempts: int(env, "NOTIFY_MAX_ATTEMPTS", 6, 1, 100),
     notifyBackoffMs: int(env, "NOTIFY_BACKOFF_MS", 1000, 1, 600_000),
@@ -196,7 +209,8 @@ export function loadConfig(env: Env = process.env) {
     checkout: {
       /** How long a checkout driver owns an order before another node may take it over. */
       leaseSeconds: int(env, "CHECKOUT_LEASE_SECONDS", 30, 1, 3600),
-      paymentWebhookSecret: str(env, "PAYMENT_WEBHOOK_SECRET") ?? DEV_WEBHOOK_SECRET,
+      /** Unset outside production: the payments service generates one into DATA_DIR. */
+      paymentWebhookSecret: str(env, "PAYMENT_WEBHOOK_SECRET"),
     },
     /**
      * Test-only fault hook (test/support/fault-middleware.ts): the node SIGKILLs itself as soon as

@@ -311,9 +311,15 @@ function operationsPaths(): Record<string, any> {
       get: {
         operationId: "api.metrics",
         summary:
-          "Prometheus metrics of every node (series labelled by nodeID); a comment when METRICS is off",
+          "Prometheus metrics of every node (series labelled by nodeID); with METRICS_TOKEN set, that bearer token is required",
         tags: ["operations"],
-        responses: { 200: text("Prometheus text format 0.0.4", "text/plain") },
+        responses: {
+          200: text("Prometheus text format 0.0.4", "text/plain"),
+          401: {
+            description: "METRICS_TOKEN is set and the bearer token is missing or wrong",
+            content: errorContent,
+          },
+        },
       },
     },
     [OPENAPI_PATH]: {

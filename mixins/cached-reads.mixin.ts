@@ -1,6 +1,7 @@
 /**
- * CachedReadsMixin({ event, pattern }): reads kept in the broker's cacher (memory, or Redis shared
- * by every node) and cleared on every node when `event` is broadcast.
+ * CachedReadsMixin({ event, pattern }): reads kept in the broker's cacher (memory, bounded to
+ * CACHE_MAX_ENTRIES least recently used entries, or Redis shared by every node) and cleared on
+ * every node when `event` is broadcast.
  *
  *   handler: return this.cached(key, () => compute());
  *   after a write: await this.announceChange();   // this node's cache is clean when it resolves

@@ -1,16 +1,20 @@
 /**
- * The HTTP gateway (moleculer-web). Only the aliases listed here are reachable from HTTP; every
- * error leaves as `{name, message, code, type, data}` with the HTTP status = code.
+ * The HTTP gateway (moleculer-web). Only the aliases of services/api/routes.ts are reachable from
+ * HTTP; every error leaves as `{name, message, code, type, data}` (services/api/error-body.ts)
+ * with the HTTP status = code; /metrics renders every node's metrics (services/api/metrics.ts).
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Errors, MetricReporters, type Context, type ServiceSchema } from "moleculer";
+import { Errors, type Context, type ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { config } from "../lib/config";
 import { CacheClean, HEALTH_ACTION, type Meta } from "../contracts";
 import { CachedReadsMixin } from "../mixins/cached-reads.mixin";
 import { GatewayAuthMixin } from "../mixins/auth.mixin";
 import { docsAsset, docsPage, openApiDocument } from "../lib/openapi";
+import { toErrorBody } from "./api/error-body";
+import { PROMETHEUS_TYPE, bearerMatches, renderPrometheus, type NodeMetrics } from "./api/metrics";
+import { API_ALIASES, DOCS_ALIASES, GATEWAY_READS, readKey, routedServices } from "./api/routes";
 
 type Req = IncomingMessage & {
   $ctx?: Context<unknown, Meta>;
@@ -20,99 +24,7 @@ type Req = IncomingMessage & {
   $loginKey?: string;
 };
 
-/** Public REST routes: "METHOD /path" -> action. Readiness waits for every service named here. */
-export const API_ALIASES: Record<string, string> = {
-  "GET /.well-known/jwks.json": "tokens.jwks",
-  "POST /user/signup": "users.signup",
-  "POST /user/login": "users.login",
-  "POST /user/logout": "tokens.revoke",
-  "POST /refresh-token": "tokens.refresh",
-  "GET /user/me": "users.me",
-  "PATCH /user/me": "users.updateMe",
-  "GET /users": "users.list",
-  "GET /products": "api.products",
-  "GET /products/:id": "api.product",
-  "POST /products": "products.create",
-  "PATCH /products/:id": "products.update",
-  "DELETE /products/:id": "products.remove",
-  "GET /inventory/:productId": "inventory.get",
-  "PUT /inventory/:productId": "inventory.set",
-  "GET /cart": "carts.get",
-  "POST /cart/items": "carts.addItem",
-  "PATCH /cart/items/:productId": "carts.updateItem",
-  "DELETE /cart/items/:productId": "carts.removeItem",
-  "DELETE /cart": "carts.clear",
-  "POST /orders": "orders.place",
-  "GET /orders": "orders.list",
-  "GET /orders/:id": "orders.get",
-  "POST /orders/:id/cancel": "orders.cancel",
-  "PATCH /orders/:id/status": "orders.setStatus",
-  "POST /payments/webhook": "payments.webhook",
-  "GET /notifications": "notifications.list",
-};
-
-/** The API's own documentation (not services: readiness does not wait for them). */
-export const DOCS_ALIASES: Record<string, string> = {
-  "GET /openapi.json": "api.openapi",
-  "GET /docs": "api.docs",
-  "GET /docs/assets/:file": "api.docsAsset",
-};
-
-/**
- * Hot public catalogue reads answered from this gateway's cache, saving the hop to products.
- * The keys live under `products.**`, so every write's invalidation clears them too.
- */
-export const GATEWAY_READS: Record<string, string> = {
-  "api.products": "products.list",
-  "api.product": "products.get",
-};
-
-export function routedServices(aliases: Record<string, string> = API_ALIASES): string[] {
-  const actions = Object.values(aliases).map((a) => GATEWAY_READS[a] ?? a);
-  return [...new Set(actions.map((a) => a.slice(0, a.lastIndexOf("."))))].sort();
-}
-
-/** A cache key for query params whatever their order (invalid ones never reach the cache). */
-function readKey(action: string, params: Record<string, unknown>): string {
-  return `products.gw.${action}:${JSON.stringify(
-    Object.keys(params)
-      .sort()
-      .map((k) => [k, params[k]]),
-  )}`;
-}
-
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
-
-export const PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
-export const METRICS_DISABLED = "# Metrics are disabled on this node: start it with METRICS=1.\n";
-
-/** One node's answer to `$node.metrics`, or why it gave none. */
-interface NodeMetrics {
-  nodeID: string;
-  metrics: { name: string; values: { labels?: Record<string, unknown> }[] }[];
-  error?: string;
-}
-
-/**
- * Prometheus text of the metrics of every node, each series labelled with its nodeID. A metric
- * is one block (HELP/TYPE once) whatever the number of nodes it comes from; the text itself is
- * Moleculer's Prometheus reporter's, run over these snapshots without starting its server.
- */
-export function renderPrometheus(namespace: string, nodes: NodeMetrics[]): string {
-  const merged = new Map<string, { values: unknown[] } & Record<string, unknown>>();
-  for (const { nodeID, metrics } of nodes)
-    for (const m of metrics) {
-      const values = m.values.map((v) => ({ ...v, labels: { nodeID, ...v.labels } }));
-      const cur = merged.get(m.name);
-      if (cur) cur.values.push(...values);
-      else merged.set(m.name, { ...m, values });
-    }
-  const reporter: any = new MetricReporters.Prometheus({});
-  reporter.defaultLabels = { namespace };
-  reporter.registry = { store: [...merged.values()].map((m) => ({ ...m, snapshot: () => m.values })) };
-  const missing = nodes.filter((n) => n.error).map((n) => `# nodeID=${n.nodeID}: no metrics (${n.error})\n`);
-  return missing.join("") + reporter.generatePrometheusResponse() + "\n";
-}
 
 const ApiService: ServiceSchema = {
   name: "api",
@@ -122,7 +34,6 @@ const ApiService: ServiceSchema = {
     CachedReadsMixin({ event: CacheClean.products, pattern: "products.**" }),
   ],
   settings: <any>{
-    port: config().port,
     ip: "0.0.0.0",
     rootCallOptions(options: Record<string, any>, req: IncomingMessage) {
       const given = req.headers["x-request-id"];
@@ -143,6 +54,13 @@ const ApiService: ServiceSchema = {
         bodyParsers: false,
         logging: false,
         aliases: { "GET /": "api.metrics" },
+        onBeforeCall(this: any, ctx: Context<unknown, Meta>, _route: unknown, req: Req) {
+          const token: string | undefined = this.metricsToken;
+          if (token === undefined || bearerMatches(token, req.headers.authorization)) return;
+          const type = req.headers.authorization ? "INVALID_TOKEN" : "NO_TOKEN";
+          ctx.meta.$responseHeaders = { ...ctx.meta.$responseHeaders, "WWW-Authenticate": "Bearer" };
+          throw new ApiGateway.Errors.UnAuthorizedError(type, {});
+        },
       },
       {
         path: "/api",
@@ -192,7 +110,7 @@ const ApiService: ServiceSchema = {
     logRequestParams: null,
     logResponse: null,
     onError(this: any, req: Req, res: ServerResponse, err: any) {
-      const body = this.toErrorBody(err);
+      const body = toErrorBody(err);
       void this.loginSettled(req, body);
       if (body.code >= 500)
         this.logger.error("Request failed", { requestId: req.$ctx?.requestID, url: req.url, err });
@@ -219,7 +137,7 @@ const ApiService: ServiceSchema = {
       visibility: "published",
       handler(this: any, ctx: Context<unknown, Meta>) {
         (ctx.meta as any).$responseType = PROMETHEUS_TYPE;
-        return this.broker.isMetricsEnabled() ? this.scrape(ctx) : METRICS_DISABLED;
+        return this.scrape(ctx);
       },
     },
     products: {
@@ -342,66 +260,6 @@ const ApiService: ServiceSchema = {
       return { ok: failing.length === 0, body };
     },
 
-    /** Maps any thrown error (Moleculer, moleculer-web, body-parser) to the contract's shape. */
-    toErrorBody(err: any) {
-      let code = Number(err?.code);
-      if (!(code >= 400 && code < 600)) code = Number(err?.status) || 500;
-      if (!(code >= 400 && code < 600)) code = 500;
-      let { name, message, type, data } = err ?? {};
-      if (err?.type === "entity.too.large") {
-        [code, name, type, message] = [
-          413,
-          "PayloadTooLarge",
-          "PAYLOAD_TOO_LARGE",
-          "Request body is larger than 1 MB",
-        ];
-      } else if (err?.type === "entity.parse.failed") {
-        [code, name, type, message] = [
-          400,
-          "BadRequestError",
-          "INVALID_JSON",
-          "Request body is not valid JSON",
-        ];
-      } else if (err?.name === "ValidationError") {
-        code = 422;
-        type = "VALIDATION_ERROR";
-        data = this.invalidFields(data);
-      } else if (err?.name === "ServiceNotFoundError" || err?.name === "ServiceNotAvailableError") {
-        code = 503;
-      } else if (err?.name === "NotFoundError" && type === "NOT_FOUND") {
-        message = "Not found";
-      }
-      if (code >= 500 && code !== 503)
-        [name, message, type, data] = ["InternalServerError", "Internal server error", "INTERNAL", undefined];
-      return {
-        name: name ?? "Error",
-        message: message ?? "Error",
-        code,
-        type: type ?? "ERROR",
-        data: data ?? {},
-      };
-    },
-
-    /**
-     * fastest-validator's errors as `[{field, type, message}]`: one entry per offending field
-     * (a forbidden key of a strict object becomes its own entry), without `actual`, which would
-     * echo what the client sent (a password, say) back into responses and logs.
-     */
-    invalidFields(data: unknown) {
-      if (!Array.isArray(data)) return data;
-      return data.flatMap((e: any) => {
-        if (e?.type !== "objectStrict") return [{ field: e?.field, type: e?.type, message: e?.message }];
-        const parent = e.field ? `${e.field}.` : "";
-        return String(e.actual ?? "")
-          .split(", ")
-          .map((key) => ({
-            field: parent + key,
-            type: "objectStrict",
-            message: `'${parent + key}' is not allowed`,
-          }));
-      });
-    },
-
     logResponse(this: any, req: Req, res: ServerResponse) {
       const [s, ns] = req.$startTime ? process.hrtime(req.$startTime) : [0, 0];
       const line = `${req.method} ${req.url} ${res.statusCode} ${(s * 1e3 + ns / 1e6).toFixed(1)}ms requestId=${req.$ctx?.requestID ?? "-"}`;
@@ -409,6 +267,12 @@ const ApiService: ServiceSchema = {
       if (res.statusCode >= 400) this.logger.info(line);
       else this.logger.debug(line);
     },
+  },
+  created(this: any) {
+    const cfg = config();
+    // moleculer-web reads the port when it starts listening, after every created().
+    this.settings.port = cfg.port;
+    this.metricsToken = cfg.metricsToken;
   },
 };
 

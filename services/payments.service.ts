@@ -8,16 +8,18 @@
 import { Errors, type Context, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
 import { Events, type EventEnvelope, type Meta, type Payment, type PaymentStatus } from "../contracts";
 import { config } from "../lib/config";
+import { generatedWebhookSecret } from "../lib/generated-secret";
 import { DbMixin } from "../mixins/db.mixin";
 import { OutboxMixin } from "../mixins/outbox.mixin";
 import { isDuplicateKey } from "../domain/catalog";
 import {
   SimulatedProvider,
   WEBHOOK_EFFECTS,
+  WEBHOOK_TOLERANCE_SECONDS,
   WEBHOOK_TYPES,
+  checkWebhookSignature,
   newPayment,
   paymentView,
-  verifyWebhookSignature,
   type PaymentDoc,
   type PaymentProvider,
   type WebhookType,
@@ -158,8 +160,14 @@ const PaymentsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       },
       async handler(ctx: Context<WebhookParams, Meta>): Promise<{ received: true; applied: boolean }> {
         const raw = Buffer.from(ctx.meta.webhook?.rawBody ?? "", "base64");
-        if (!verifyWebhookSignature(this.secret, raw, ctx.meta.webhook?.signature))
-          throw clientError("Invalid webhook signature", 400, "INVALID_SIGNATURE");
+        const check = checkWebhookSignature(this.secret, raw, ctx.meta.webhook?.signature);
+        if (check === "stale")
+          throw clientError(
+            `Webhook timestamp is more than ${WEBHOOK_TOLERANCE_SECONDS} s away`,
+            400,
+            "INVALID_SIGNATURE",
+          );
+        if (check !== "valid") throw clientError("Invalid webhook signature", 400, "INVALID_SIGNATURE");
         const { id, type, data } = ctx.params;
         const doc: PaymentDoc | null = await this.adapter.findOne({ chargeId: data.chargeId });
         if (!doc) throw clientError("Payment not found", 404, "NOT_FOUND", { chargeId: data.chargeId });
@@ -252,7 +260,7 @@ const PaymentsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     const cfg = config();
     this.provider = new SimulatedProvider();
     this.leaseMs = cfg.checkout.leaseSeconds * 1000;
-    this.secret = cfg.checkout.paymentWebhookSecret;
+    this.secret = cfg.checkout.paymentWebhookSecret ?? generatedWebhookSecret(cfg.dataDir);
     this.broker.metrics.register({
       type: "counter",
       name: "payments.declined.total",

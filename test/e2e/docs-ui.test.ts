@@ -8,7 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { API_ALIASES } from "../../services/api.service";
+import { API_ALIASES } from "../../services/api/routes";
 import { describeE2E, freePort, NodeProcess, waitFor } from "../support/cluster";
 
 const CHROMIUM = "/usr/bin/chromium";

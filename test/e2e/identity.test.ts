@@ -5,7 +5,7 @@ import { kidOf } from "../../lib/auth-tokens";
 import { reloadConfig } from "../../lib/config";
 import { DbMixin } from "../../mixins/db.mixin";
 import { hashParams } from "../../domain/passwords";
-import { Cluster, describeE2E, freePort, infraEnv, waitFor } from "../support/cluster";
+import { Cluster, describeE2E, freePort, waitFor } from "../support/cluster";
 import { rsaPair } from "../support/fixtures";
 import { jsonClient } from "../support/http";
 
@@ -65,7 +65,6 @@ describeE2E("identity with users and tokens on other nodes than the two gateways
       JWT_PUBLIC_KEY: keys.publicKey,
       ADMIN_EMAIL: admin.email,
       ADMIN_PASSWORD: admin.password,
-      REDIS_URL: infraEnv().REDIS_URL,
       AUTH_RATE_LIMIT_PER_MINUTE: "100000",
       RATE_LIMIT_PER_MINUTE: "100000",
     });

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import Redis from "ioredis";
 import { Cluster, describeE2E, infraEnv, waitFor, type NodeProcess } from "../support/cluster";
 import { rsaPair } from "../support/fixtures";
 
@@ -23,6 +24,7 @@ describeE2E("request ids in every log line and traces in Zipkin, across nodes", 
   let zipkin: string;
   /** Every password and token the run handled: no log line and no span may contain one. */
   const secrets = new Set<string>();
+  const metricsToken = `metrics-${randomUUID()}`;
 
   const http = async (method: string, path: string, requestId: string, body?: unknown, token?: string) => {
     const res = await fetch(cluster.baseUrl + path, {
@@ -52,6 +54,7 @@ describeE2E("request ids in every log line and traces in Zipkin, across nodes", 
       PAYMENT_WEBHOOK_SECRET: randomUUID(),
       TRACING_EXPORTER: "zipkin",
       TRACING_URL: zipkin,
+      METRICS_TOKEN: metricsToken,
     });
     gateway = await cluster.add("gw", ["api"]);
     identity = await cluster.add("id", ["users", "tokens"]);
@@ -158,5 +161,37 @@ describeE2E("request ids in every log line and traces in Zipkin, across nodes", 
     // Spans carry no params: the password and the tokens stay out of Zipkin.
     const text = JSON.stringify(spans);
     expect([...secrets].filter((s) => text.includes(s))).toEqual([]);
+  });
+
+  it("should serve every node's process gauges and request counts on /metrics, only to a bearer of METRICS_TOKEN", async () => {
+    expect((await fetch(`${cluster.baseUrl}/metrics`)).status).toBe(401);
+    const res = await fetch(`${cluster.baseUrl}/metrics`, {
+      headers: { authorization: `Bearer ${metricsToken}` },
+    });
+    expect(res.status).toBe(200);
+    const lines = (await res.text()).split("\n");
+    for (const node of [gateway, identity, notifier])
+      expect([
+        node.nodeID,
+        lines.some((l) => l.startsWith("process_uptime{") && l.includes(`nodeID="${node.nodeID}"`)),
+      ]).toEqual([node.nodeID, true]);
+    const logins = lines.filter(
+      (l) =>
+        l.startsWith("moleculer_request_total{") &&
+        l.includes('action="users.login"') &&
+        l.includes(`nodeID="${identity.nodeID}"`),
+    );
+    expect(logins.length).toBeGreaterThan(0);
+  });
+
+  it("should count the gateway's rate limits in the infra's Redis, under this cluster's namespace", async () => {
+    const redis = new Redis(infraEnv().REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await redis.connect();
+      const keys = await redis.keys(`${cluster.namespace}:rl:*`);
+      expect(keys.length).toBeGreaterThan(0);
+    } finally {
+      redis.disconnect();
+    }
   });
 });

@@ -1,38 +1,31 @@
 /**
- * GET /metrics on an embedded node: Prometheus text with Moleculer's request metrics per action
- * and the business counters (orders by status, declined payments, notification deliveries),
- * which move as orders are placed. With METRICS unset the route still answers, with a comment.
+ * GET /metrics on an embedded node: Prometheus text with, by default, the process and OS gauges,
+ * a request counter per action and the business counters (orders by status, declined payments,
+ * notification deliveries), which move as orders are placed; with METRICS=1 Moleculer's whole set
+ * (latency histograms too); with METRICS_TOKEN, only for a bearer of that token.
  */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { ServiceBroker } from "moleculer";
-import type { startNode } from "../../bin/node";
-import { freePort } from "../support/cluster";
 import { ADDRESS, DECLINED, VISA, sleep } from "../support/fixtures";
 import { jsonClient } from "../support/http";
+import { bootNode } from "../support/node";
 
 const ADMIN = { email: "metrics-admin@shop.test", password: "metrics-admin-pw" };
+const TOKEN = "metrics-scrape-token-0123456789";
 
 /** A whole node in this process, with its own config and modules; returns it and its base URL. */
 async function boot(env: Record<string, string | undefined>): Promise<[ServiceBroker, string]> {
-  const saved = { ...process.env };
-  delete process.env.METRICS;
-  Object.assign(process.env, {
-    PORT: String(await freePort()),
+  const { broker, base } = await bootNode({
+    METRICS: undefined,
+    METRICS_TOKEN: undefined,
     DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "metrics-int-")),
     RATE_LIMIT_PER_MINUTE: "1000000",
     AUTH_RATE_LIMIT_PER_MINUTE: "100000",
     ...env,
   });
-  const base = `http://127.0.0.1:${process.env.PORT}`;
-  let starting!: ReturnType<typeof startNode>;
-  jest.isolateModules(() => (starting = require("../../bin/node").startNode()));
-  try {
-    return [await starting, base];
-  } finally {
-    process.env = saved;
-  }
+  return [broker, base];
 }
 
 interface Sample {
@@ -169,21 +162,92 @@ describe("GET /metrics with METRICS=1", () => {
   });
 });
 
-describe("GET /metrics with METRICS unset", () => {
+describe("GET /metrics of a fresh install (METRICS unset)", () => {
   let broker: ServiceBroker;
   let base: string;
+  const http = jsonClient(() => base);
 
   beforeAll(async () => {
     [broker, base] = await boot({});
   }, 120_000);
   afterAll(() => broker?.stop());
 
-  it("should answer 200 with a comment saying metrics are disabled", async () => {
+  const scrape = async () => {
     const res = await fetch(`${base}/metrics`);
     expect(res.status).toBe(200);
-    expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
-    const text = await res.text();
-    expect(text).toMatch(/^# Metrics are disabled.*METRICS=1/);
-    expect(parse(text)).toEqual([]);
+    expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    return parse(await res.text());
+  };
+
+  it("should serve the process and OS gauges", async () => {
+    const samples = await scrape();
+    expect(total(samples, "process_memory_heap_size_used", { nodeID: broker.nodeID })).toBeGreaterThan(0);
+    expect(total(samples, "process_uptime")).toBeGreaterThan(0);
+    expect(total(samples, "os_memory_total")).toBeGreaterThan(0);
+  });
+
+  it("should count requests per action", async () => {
+    const before = total(await scrape(), "moleculer_request_total", { action: "products.list" });
+    expect((await http("GET", "/api/products?page=7")).status).toBe(200);
+    const after = total(await scrape(), "moleculer_request_total", { action: "products.list" });
+    expect(after).toBe(before + 1);
+  });
+
+  it("should leave the latency histograms, a few µs per call, to METRICS=1", async () => {
+    expect((await scrape()).some((s) => s.name.startsWith("moleculer_request_time"))).toBe(false);
+  });
+
+  it("should count the welcome email of a signup in the business counters", async () => {
+    const res = await http("POST", "/api/user/signup", {
+      email: `fresh-${Date.now()}@shop.test`,
+      password: "buyer-password",
+      name: "Fresh",
+    });
+    expect(res.status).toBe(201);
+    let samples = await scrape();
+    for (let i = 0; i < 100 && !total(samples, "notifications_deliveries_total"); i++) {
+      await sleep(50);
+      samples = await scrape();
+    }
+    expect(total(samples, "notifications_deliveries_total", { channel: "email" })).toBe(1);
+  });
+});
+
+describe("GET /metrics with METRICS_TOKEN set", () => {
+  let broker: ServiceBroker;
+  let base: string;
+
+  beforeAll(async () => {
+    [broker, base] = await boot({ METRICS_TOKEN: TOKEN });
+  }, 120_000);
+  afterAll(() => broker?.stop());
+
+  const scrape = (authorization?: string) =>
+    fetch(`${base}/metrics`, { headers: authorization ? { authorization } : {} });
+
+  it("should answer 401 without a token", async () => {
+    const res = await scrape();
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toBe("Bearer");
+    expect(await res.json()).toMatchObject({ code: 401, type: "NO_TOKEN" });
+  });
+
+  it("should answer 401 with a wrong token, also one that only starts like the right one", async () => {
+    for (const wrong of [
+      "Bearer nope",
+      `Bearer ${TOKEN}x`,
+      `Bearer ${TOKEN.slice(0, -1)}`,
+      `Basic ${TOKEN}`,
+    ]) {
+      const res = await scrape(wrong);
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ code: 401, type: "INVALID_TOKEN" });
+    }
+  });
+
+  it("should serve the metrics to a bearer of the token", async () => {
+    const res = await scrape(`Bearer ${TOKEN}`);
+    expect(res.status).toBe(200);
+    expect(total(parse(await res.text()), "process_uptime")).toBeGreaterThan(0);
   });
 });

@@ -39,7 +39,7 @@ describe("the OpenAPI document and the docs page", () => {
     process.env.PORT = String(await freePort());
     reloadConfig();
     ({ API_ALIASES, GATEWAY_READS, DOCS_ALIASES, routedServices } =
-      await import("../../services/api.service"));
+      await import("../../services/api/routes"));
     broker = await startNode();
     base = `http://127.0.0.1:${process.env.PORT}`;
     for (const item of broker.registry.getActionList({}) as any[])

@@ -126,6 +126,8 @@ export class Cluster {
       MONGO_URI: this.infra.MONGO_URI.replace(/\/[^/]*$/, `/${this.namespace}`),
       KAFKA_BROKERS: this.infra.KAFKA_BROKERS,
       SMTP_URL: this.infra.SMTP_URL,
+      // The shared cache and rate limits as deployed: in the infra's Redis, keys per namespace.
+      REDIS_URL: this.infra.REDIS_URL,
       NAMESPACE: this.namespace,
       NODE_ENV: "test",
       LOG_LEVEL: "info",
