@@ -112,6 +112,16 @@ export function optionsQuery(wanted: Record<string, string>): Record<string, unk
   return { variants: { $elemMatch: match } };
 }
 
+/** `?option.<name>=<value>` query keys as the list's `options` filter; any other key as it is. */
+export function optionFilters(query: Record<string, unknown>): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(query))
+    if (key.startsWith("option.")) options[key.slice("option.".length)] = value;
+    else rest[key] = value;
+  return Object.keys(options).length ? { ...rest, options } : rest;
+}
+
 /** The store query for a list request. Only values of known fields ever reach it. */
 export function productQuery(f: ListFilters): Record<string, unknown> {
   const query: Record<string, unknown> = { deleted: false };

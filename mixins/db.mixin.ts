@@ -3,6 +3,7 @@
  * MongoDB when MONGO_URI is set, else one NeDB file per collection under DATA_DIR. Other mixins
  * declare indexes they need as `settings.dbIndexes: { name: IndexSpec }`.
  * moleculer-db's generic CRUD actions are switched off: services expose explicit actions only.
+ * A host method `dbReady()`, if any, runs once the store is connected and indexed.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -102,6 +103,8 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
           }
         }
       }
+      // The host's optional hook for work that needs the store, e.g. upgrading older documents.
+      if (typeof this.dbReady === "function") await this.dbReady();
     },
   } as ServiceSchema;
 }

@@ -36,11 +36,12 @@ export const ProductMigrationsMixin: Partial<ServiceSchema> = {
         );
       return old.length;
     },
-  },
 
-  async started(this: any) {
-    const migrated = await this.migrateSkus();
-    if (migrated) this.logger.info(`Listed the SKUs of ${migrated} products stored before variants.`);
-    void this.flagWhenInventoryIsUp();
+    /** DbMixin's hook: the store is connected and indexed. */
+    async dbReady(this: any): Promise<void> {
+      const migrated = await this.migrateSkus();
+      if (migrated) this.logger.info(`Listed the SKUs of ${migrated} products stored before variants.`);
+      void this.flagWhenInventoryIsUp();
+    },
   },
 };

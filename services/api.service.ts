@@ -15,6 +15,7 @@ import { docsAsset, docsPage, openApiDocument } from "../lib/openapi";
 import { toErrorBody } from "./api/error-body";
 import { PROMETHEUS_TYPE, bearerMatches, renderPrometheus, type NodeMetrics } from "./api/metrics";
 import { API_ALIASES, DOCS_ALIASES, GATEWAY_READS, readKey, routedServices } from "./api/routes";
+import { optionFilters } from "../domain/catalog";
 
 type Req = IncomingMessage & {
   $ctx?: Context<unknown, Meta>;
@@ -143,7 +144,15 @@ const ApiService: ServiceSchema = {
     products: {
       visibility: "published",
       handler(this: any, ctx: Context<Record<string, unknown>>) {
-        return this.cachedJson(ctx, readKey("list", ctx.params), "products.list");
+        // `?option.Size=M` arrives as a key with a dot; products.list takes it as `options`.
+        const params = optionFilters(ctx.params);
+        return this.cachedJson(ctx, readKey("list", params), "products.list", params);
+      },
+    },
+    facets: {
+      visibility: "published",
+      handler(this: any, ctx: Context<Record<string, unknown>>) {
+        return this.cachedJson(ctx, readKey("facets", ctx.params), "products.facets");
       },
     },
     product: {
@@ -205,10 +214,14 @@ const ApiService: ServiceSchema = {
     },
 
     /** The action's answer, kept serialized: a hit is sent as it is, with no JSON.stringify. */
-    async cachedJson(this: any, ctx: Context<Record<string, unknown>, Meta>, key: string, action: string) {
-      const json: string = await this.cached(key, async () =>
-        JSON.stringify(await ctx.call(action, ctx.params)),
-      );
+    async cachedJson(
+      this: any,
+      ctx: Context<Record<string, unknown>, Meta>,
+      key: string,
+      action: string,
+      params: Record<string, unknown> = ctx.params,
+    ) {
+      const json: string = await this.cached(key, async () => JSON.stringify(await ctx.call(action, params)));
       (ctx.meta as any).$responseType = "application/json; charset=utf-8";
       return json;
     },

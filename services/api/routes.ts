@@ -11,10 +11,14 @@ export const API_ALIASES: Record<string, string> = {
   "PATCH /user/me": "users.updateMe",
   "GET /users": "users.list",
   "GET /products": "api.products",
+  "GET /products/facets": "api.facets",
   "GET /products/:id": "api.product",
   "POST /products": "products.create",
   "PATCH /products/:id": "products.update",
   "DELETE /products/:id": "products.remove",
+  "POST /products/:id/variants": "products.addVariant",
+  "PATCH /products/:id/variants/:variantId": "products.updateVariant",
+  "DELETE /products/:id/variants/:variantId": "products.removeVariant",
   "GET /inventory/:productId": "inventory.get",
   "PUT /inventory/:productId": "inventory.set",
   "GET /cart": "carts.get",
@@ -44,6 +48,7 @@ export const DOCS_ALIASES: Record<string, string> = {
  */
 export const GATEWAY_READS: Record<string, string> = {
   "api.products": "products.list",
+  "api.facets": "products.facets",
   "api.product": "products.get",
 };
 
