@@ -5,6 +5,13 @@
  * the rest of that period and go together. So a trickle is not
  * delayed, and a steady stream costs one Kafka request per period instead of one per record. Batches go out one at a time so records
  * keep their order, and each caller's promise settles when Kafka acknowledged its record.
+ *
+ * With `retry`, a failed batch is sent again as the very same request until it is acknowledged
+ * (or the host stops). The idempotent producer needs that: kafkajs rolls its sequence numbers
+ * back when a request fails, so a request that reached the broker but lost its answer (a broker
+ * shutting down) must be followed by the same records under the same numbers, which the broker
+ * then answers as a duplicate. Any other batch under those numbers would be answered the same
+ * way and silently dropped.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Message, Producer } from "./kafka";
@@ -14,6 +21,12 @@ interface Pending {
   message: Message;
   resolve: () => void;
   reject: (err: unknown) => void;
+}
+
+export interface BatchRetry {
+  isStopping(): boolean;
+  /** A request failed; `topics` are those its records were for. */
+  failed(err: unknown, topics: string[]): void;
 }
 
 export class KafkaBatcher {
@@ -26,6 +39,7 @@ export class KafkaBatcher {
     private readonly producer: Producer,
     private readonly batchSize: number,
     private readonly lingerMs: number,
+    private readonly retry?: BatchRetry,
   ) {}
 
   send(topic: string, message: Message): Promise<void> {
@@ -66,14 +80,23 @@ export class KafkaBatcher {
   private async sendBatch(batch: Pending[]): Promise<void> {
     const byTopic = new Map<string, Message[]>();
     for (const p of batch) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.message]);
-    try {
-      await this.producer.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      });
-      for (const p of batch) p.resolve();
-    } catch (err) {
-      for (const p of batch) p.reject(err);
+    const request = {
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    };
+    for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+      try {
+        await this.producer.sendBatch(request);
+        for (const p of batch) p.resolve();
+        return;
+      } catch (err) {
+        this.retry?.failed(err, [...byTopic.keys()]);
+        if (!this.retry || this.retry.isStopping()) {
+          for (const p of batch) p.reject(err);
+          return;
+        }
+        await sleep(delay);
+      }
     }
   }
 }

@@ -255,10 +255,21 @@ const KafkaBridgeService = {
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 }) as Producer;
     // Pulling, the consumers already take one batch per linger period on one timer: the batcher
     // sends each at once, rather than on a clock of its own a few ms out of step with theirs.
+    const failed = (topics: string[], err: any) => {
+      this.state.failed++;
+      this.state.connected = false;
+      this.state.lastError = String(err?.message ?? err);
+      for (const topic of topics) this.broker.metrics.increment("bridge.records.failed", { topic });
+    };
+    // A failed request is retried as it was (see KafkaBatcher): idempotence depends on it.
     this.batcher = new KafkaBatcher(
       this.producer,
       cfg.kafka.batchSize,
       this.pulling ? 0 : cfg.kafka.lingerMs,
+      {
+        isStopping: () => this.stopping,
+        failed: (err, topics) => failed(topics, err),
+      },
     );
     this.sender = new KeyOrderedSender(this.batcher, {
       isStopping: () => this.stopping,
@@ -269,12 +280,7 @@ const KafkaBridgeService = {
         this.state.connected = true;
         this.broker.metrics.increment("bridge.records.produced", { topic });
       },
-      failed: (topic, err: any) => {
-        this.state.failed++;
-        this.state.connected = false;
-        this.state.lastError = String(err?.message ?? err);
-        this.broker.metrics.increment("bridge.records.failed", { topic });
-      },
+      failed: (topic, err) => failed([topic], err),
     });
   },
   started(this: any) {
