@@ -154,7 +154,7 @@ function idempotentKafka() {
       for (const t of numbered) {
         const state = broker.get(t.topic) ?? { next: 0 };
         broker.set(t.topic, state);
-        const duplicate = state.last?.[0] === t.first && state.last[1] === t.messages.length;
+        const duplicate = state.last?.[0] === t.first && state.last?.[1] === t.messages.length;
         if (duplicate) continue;
         if (t.first !== state.next) {
           rollBack();
