@@ -28,7 +28,21 @@ const timestamp = { type: "string", format: "date-time" };
 const line = {
   type: "object",
   required: ["productId", "name", "unitPrice", "quantity", "lineTotal"],
-  properties: { productId: str, name: str, unitPrice: int, quantity: int, lineTotal: int },
+  properties: {
+    productId: str,
+    variantId: str,
+    sku: str,
+    name: str,
+    variantTitle: str,
+    unitPrice: int,
+    quantity: int,
+    lineTotal: int,
+  },
+};
+const prices = { type: "object", additionalProperties: { type: "integer", minimum: 0 } };
+const facetCounts = {
+  type: "array",
+  items: { type: "object", required: ["value", "count"], properties: { value: str, count: int } },
 };
 const orderStatus = {
   type: "string",
@@ -131,8 +145,47 @@ export const OPENAPI_SCHEMAS: Record<string, JsonSchema> = {
       images: { type: "array", items: str },
       active: { type: "boolean" },
       available: { type: "integer", minimum: 0 },
+      prices,
+      options: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["name", "values"],
+          properties: { name: str, values: { type: "array", items: str } },
+        },
+      },
+      variants: { type: "array", items: ref("Variant") },
       createdAt: timestamp,
       updatedAt: timestamp,
+    },
+  },
+  Variant: {
+    type: "object",
+    description: "A product without options has one default variant whose id is the product's id.",
+    required: ["id", "sku", "title", "options", "price", "currency", "prices", "available", "active"],
+    properties: {
+      id: str,
+      sku: str,
+      title: str,
+      options: { type: "object", additionalProperties: str },
+      price: { type: "integer", minimum: 0 },
+      currency: str,
+      prices,
+      available: { type: "integer", minimum: 0 },
+      active: { type: "boolean" },
+    },
+  },
+  Facets: {
+    type: "object",
+    required: ["categories", "options", "price"],
+    properties: {
+      categories: facetCounts,
+      options: { type: "object", additionalProperties: facetCounts },
+      price: {
+        type: "object",
+        required: ["min", "max"],
+        properties: { min: { type: ["integer", "null"] }, max: { type: ["integer", "null"] } },
+      },
     },
   },
   StockLevel: {
@@ -251,6 +304,12 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   "PATCH /user/me": { summary: "Update the signed-in user's profile", status: 200, schema: ref("User") },
   "GET /users": { summary: "All users (admin)", status: 200, schema: page("User") },
   "GET /products": { summary: "Search the catalogue", status: 200, schema: page("Product") },
+  "GET /products/facets": {
+    summary:
+      "Counts per category and option value, and the price range, over the active products matching the filters",
+    status: 200,
+    schema: ref("Facets"),
+  },
   "GET /products/:id": {
     summary: "One product",
     status: 200,
@@ -273,6 +332,23 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: "Delete a product (admin)",
     status: 204,
     errors: { 404: "Unknown product" },
+  },
+  "POST /products/:id/variants": {
+    summary: "Add a variant to a product with options (admin)",
+    status: 201,
+    schema: ref("Variant"),
+    errors: { 404: "Unknown product", 409: "SKU already taken, or a product without options" },
+  },
+  "PATCH /products/:id/variants/:variantId": {
+    summary: "Change a variant's sku, prices or active flag (admin)",
+    status: 200,
+    schema: ref("Variant"),
+    errors: { 404: "Unknown product or variant", 409: "SKU already taken" },
+  },
+  "DELETE /products/:id/variants/:variantId": {
+    summary: "Remove a variant (admin)",
+    status: 204,
+    errors: { 404: "Unknown product or variant", 409: "The product's last variant" },
   },
   "GET /inventory/:productId": {
     summary: "A product's stock level",

@@ -141,4 +141,63 @@ describeE2E("variants on a cluster: two orders nodes selling one variant of a pr
       ],
     });
   });
+
+  it("should filter, count facets and keep SKUs unique across products and variants on the MongoDB API", async () => {
+    const ns = cluster.namespace;
+    const category = `facets-${ns}`;
+    const shirt = (sku: string, variants: object[]) =>
+      http(
+        "POST",
+        "/api/products",
+        {
+          name: `Shirt ${sku}`,
+          price: 2000,
+          category,
+          sku,
+          options: [
+            { name: "Size", values: ["S", "M"] },
+            { name: "Color", values: ["Red", "Blue"] },
+          ],
+          variants,
+        },
+        adminToken,
+      );
+    const v = (sku: string, Size: string, Color: string, stock = 0) => ({
+      sku,
+      options: { Size, Color },
+      stock,
+    });
+    expect(
+      (await shirt(`A-${ns}`, [v(`A-${ns}-SR`, "S", "Red", 2), v(`A-${ns}-MB`, "M", "Blue")])).status,
+    ).toBe(201);
+    expect((await shirt(`B-${ns}`, [v(`B-${ns}-MR`, "M", "Red")])).status).toBe(201);
+    // One unique index over every SKU: a variant's SKU is taken for any other product or variant.
+    const dup = await shirt(`C-${ns}`, [v(`A-${ns}-SR`, "S", "Red")]);
+    expect([dup.status, dup.body.type]).toEqual([409, "SKU_TAKEN"]);
+
+    const list = async (query: string) =>
+      (await http("GET", `/api/products?category=${category}&sort=name&${query}`)).body.rows.map(
+        (r: any) => r.sku,
+      );
+    expect(await list("option.Size=M&option.Color=Red")).toEqual([`B-${ns}`]);
+    expect(await list("option.Size=M")).toEqual([`A-${ns}`, `B-${ns}`]);
+    await waitFor("the inStock flag from inventory", async () => (await list("inStock=true")).length === 1);
+    expect(await list("inStock=true")).toEqual([`A-${ns}`]);
+
+    const facets = await http("GET", `/api/products/facets?category=${category}`);
+    expect(facets.body).toEqual({
+      categories: [{ value: category, count: 2 }],
+      options: {
+        Size: [
+          { value: "M", count: 2 },
+          { value: "S", count: 1 },
+        ],
+        Color: [
+          { value: "Red", count: 2 },
+          { value: "Blue", count: 1 },
+        ],
+      },
+      price: { min: 2000, max: 2000 },
+    });
+  });
 });
