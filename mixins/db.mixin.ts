@@ -33,36 +33,52 @@ type Doc = Record<string, any>;
 
 const GENERIC_ACTIONS = ["find", "count", "list", "create", "insert", "get", "update", "remove"];
 
-export function DbMixin(opts: DbMixinOptions): ServiceSchema {
+/**
+ * What DbMixin gives its host: `ServiceSchema<Settings, MyMethods & DbMethods, MyVars & DbVars>`.
+ * `adapter` is moleculer-db's (NeDB or MongoDB), which has no type declarations.
+ */
+export interface DbVars {
+  adapter: any;
+}
+export interface DbMethods {
+  /**
+   * Atomic conditional update of one document: applies `update` only if a document matches
+   * `filter` at that instant, and returns the updated document, or null when none matched.
+   */
+  updateOneIf(filter: Doc, update: Doc): Promise<any | null>;
+  /** True when the store answers a trivial command. */
+  dbPing(): Promise<boolean>;
+}
+
+/** The store of one collection, as the configuration at the service's creation says. */
+function adapterFor(collection: string): unknown {
   const cfg = config();
-  let adapter: unknown;
-  if (cfg.mongoUri) {
-    adapter = new MongoAdapter(cfg.mongoUri, {
+  if (cfg.mongoUri)
+    return new MongoAdapter(cfg.mongoUri, {
       useUnifiedTopology: true,
       serverSelectionTimeoutMS: 5000,
     } as any);
-  } else {
-    fs.mkdirSync(cfg.dataDir, { recursive: true });
-    adapter = new DbService.MemoryAdapter({
-      filename: path.join(cfg.dataDir, `${opts.collection}.db`),
-    } as any);
-  }
-  const isMongo = Boolean(cfg.mongoUri);
+  fs.mkdirSync(cfg.dataDir, { recursive: true });
+  return new DbService.MemoryAdapter({ filename: path.join(cfg.dataDir, `${collection}.db`) } as any);
+}
+
+export function DbMixin(opts: DbMixinOptions): ServiceSchema {
+  const isMongo = (svc: any) => svc.adapter instanceof MongoAdapter;
 
   return {
     name: "",
     mixins: [DbService],
-    adapter,
+    // Read when the service is created, not when its module is imported: each instance gets a
+    // store of its own, from the configuration in force then.
+    merged(schema: ServiceSchema & { adapter?: unknown }) {
+      schema.adapter = adapterFor(opts.collection);
+    },
     collection: opts.collection,
     settings: { idField: "_id" },
     actions: Object.fromEntries(GENERIC_ACTIONS.map((a) => [a, false])) as any,
     methods: {
-      /**
-       * Atomic conditional update of one document: applies `update` only if a document matches
-       * `filter` at that instant, and returns the updated document, or null when none matched.
-       */
       async updateOneIf(filter: Doc, update: Doc): Promise<Doc | null> {
-        if (isMongo) {
+        if (isMongo(this)) {
           const res = await this.adapter.collection.findOneAndUpdate(filter, update, {
             returnOriginal: false,
           });
@@ -76,9 +92,8 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
         });
         return numAffected ? affectedDocuments : null;
       },
-      /** True when the store answers a trivial command. */
       async dbPing(): Promise<boolean> {
-        if (!isMongo) return Boolean(this.adapter.db);
+        if (!isMongo(this)) return Boolean(this.adapter.db);
         await this.adapter.db.command({ ping: 1 });
         return true;
       },
@@ -87,7 +102,7 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
       // Besides the collection's own, the indexes the host's other mixins declare (the outbox's).
       const declared = Object.values((this.settings as DbIndexSettings).dbIndexes ?? {});
       for (const idx of [...(opts.indexes ?? []), ...declared]) {
-        if (isMongo) {
+        if (isMongo(this)) {
           await this.adapter.collection.createIndex(idx.fields, {
             unique: Boolean(idx.unique),
             sparse: Boolean(idx.sparse),

@@ -24,6 +24,19 @@ import type { DbIndexSettings, IndexSpec } from "./db.mixin";
 /** The sweep's index: only pending documents carry the field, so it holds only them. */
 export const OUTBOX_PENDING_INDEX: IndexSpec = { fields: { _outboxPending: 1 }, sparse: true };
 
+/** What OutboxMixin gives its host (with DbMixin's DbMethods). */
+export interface OutboxMethods {
+  newEvent<E extends EventName>(type: E, key: string, data: EventData[E], version?: number): EventEnvelope<E>;
+  /** Fields for a new document that carries pending events. */
+  withOutbox(events: EventEnvelope[]): Record<string, unknown>;
+  /** `update` plus the operators that add pending events to an existing document. */
+  pushOutbox(update: Record<string, any>, events: EventEnvelope[]): Record<string, any>;
+  /** Publishes the pending events of one document, in order, and removes each once sent. */
+  flushOutbox(id: string): Promise<void>;
+  /** flushOutbox without making the caller wait; stopping the service waits for it. */
+  flushSoon(id: string): void;
+}
+
 export const OutboxMixin: ServiceSchema = {
   name: "",
   // DbMixin creates the indexes its host's mixins declare here.

@@ -7,7 +7,7 @@
  */
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { Cart, LineRequest, Meta } from "../contracts";
-import { DbMixin } from "../mixins/db.mixin";
+import { DbMixin, type DbMethods, type DbVars } from "../mixins/db.mixin";
 import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
 import { isDuplicateKey } from "../domain/catalog";
 import {
@@ -34,12 +34,8 @@ const QUANTITY = { type: "number", integer: true, min: 1, max: MAX_QUANTITY } as
 const USER_ID = { $$strict: true, userId: { type: "string", min: 1, max: 100 } } as const;
 
 type Ctx<P = Record<string, never>> = Context<P, Meta>;
-type Store = {
-  adapter: any;
-  updateOneIf(filter: object, update: object): Promise<any | null>;
-  dbPing(): Promise<boolean>;
-};
-interface Methods {
+type Store = DbVars;
+interface Methods extends DbMethods {
   load(userId: string): Promise<CartDoc>;
   /** Applies `change` with a compare-and-set; with an orderId, once per order (a repeat changes nothing). */
   mutate(userId: string, change: (items: CartLine[]) => CartLine[], orderId?: string): Promise<CartDoc>;

@@ -18,7 +18,7 @@ import {
   type StockLevel,
 } from "../contracts";
 import { config } from "../lib/config";
-import { DbMixin } from "../mixins/db.mixin";
+import { DbMixin, type DbMethods, type DbVars } from "../mixins/db.mixin";
 import { OutboxMixin } from "../mixins/outbox.mixin";
 import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
 import { ReservationsMixin, type ReservationsMethods } from "../mixins/reservations.mixin";
@@ -48,14 +48,11 @@ const LEVEL = {
   available: { type: "number", integer: true, min: 0, max: 1e9 },
 } as const;
 
-type Store = {
-  adapter: any;
-  updateOneIf(filter: object, update: object): Promise<any | null>;
-  dbPing(): Promise<boolean>;
+type Store = DbVars & {
   ttlSeconds: number;
   sweepTimer?: NodeJS.Timeout;
 };
-interface Methods extends StockLevelsMethods, ReservationsMethods, VariantStockMethods {
+interface Methods extends StockLevelsMethods, ReservationsMethods, VariantStockMethods, DbMethods {
   stockChanged(): Promise<unknown>;
 }
 type Level = { productId: string; available: number };

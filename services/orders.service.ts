@@ -16,7 +16,6 @@ import { randomUUID } from "node:crypto";
 import { Errors, type Context, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
 import {
   Events,
-  type EventEnvelope,
   type Meta,
   type Order,
   type Page,
@@ -24,8 +23,8 @@ import {
 } from "../contracts";
 import { config } from "../lib/config";
 import { call } from "../lib/typed";
-import { DbMixin } from "../mixins/db.mixin";
-import { OutboxMixin } from "../mixins/outbox.mixin";
+import { DbMixin, type DbMethods, type DbVars } from "../mixins/db.mixin";
+import { OutboxMixin, type OutboxMethods } from "../mixins/outbox.mixin";
 import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
 import { IdempotencyKeyMixin, type IdempotencyMethods } from "../mixins/idempotency-key.mixin";
 import { OrderSagaMixin, type SagaMethods, type SagaVars } from "../mixins/order-saga.mixin";
@@ -48,15 +47,11 @@ import { resolveOrderLines } from "../lib/catalog-lookup";
 const ID = { type: "string", min: 1, max: 100 } as const;
 
 type Ctx<P> = Context<P, Meta>;
-type Store = SagaVars & {
-  adapter: any;
-  updateOneIf(filter: object, update: object): Promise<any | null>;
-  newEvent: (...args: any[]) => EventEnvelope;
-  pushOutbox(update: object, events: EventEnvelope[]): object;
-  dbPing(): Promise<boolean>;
-  timers?: NodeJS.Timeout[];
-};
-interface Methods extends SagaMethods, IdempotencyMethods {
+type Store = SagaVars &
+  DbVars & {
+    timers?: NodeJS.Timeout[];
+  };
+interface Methods extends SagaMethods, IdempotencyMethods, DbMethods, OutboxMethods {
   /** Creates the order if it is new (this driver then holds it) and drives it to its answer. */
   checkout(
     ctx: Ctx<PlaceOrderParams>,

@@ -6,11 +6,11 @@
  * Asynchronous provider updates arrive signed at POST /api/payments/webhook.
  */
 import { Errors, type Context, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
-import { Events, type EventEnvelope, type Meta, type Payment, type PaymentStatus } from "../contracts";
+import { Events, type Meta, type Payment, type PaymentStatus } from "../contracts";
 import { config } from "../lib/config";
 import { generatedWebhookSecret } from "../lib/generated-secret";
-import { DbMixin } from "../mixins/db.mixin";
-import { OutboxMixin } from "../mixins/outbox.mixin";
+import { DbMixin, type DbMethods, type DbVars } from "../mixins/db.mixin";
+import { OutboxMixin, type OutboxMethods } from "../mixins/outbox.mixin";
 import { isDuplicateKey } from "../domain/catalog";
 import {
   SimulatedProvider,
@@ -33,18 +33,12 @@ const ID = { type: "string", min: 1, max: 100 } as const;
 type ChargeParams = { orderId: string; userId: string; amount: number; currency: string; token: string };
 type WebhookParams = { id: string; type: WebhookType; data: { chargeId: string; reason?: string } };
 
-type Store = {
-  adapter: any;
-  updateOneIf(filter: object, update: object): Promise<any | null>;
-  dbPing(): Promise<boolean>;
-  newEvent: (...args: any[]) => EventEnvelope;
-  pushOutbox(update: object, events: EventEnvelope[]): object;
-  flushOutbox(id: string): Promise<void>;
+type Store = DbVars & {
   provider: PaymentProvider;
   leaseMs: number;
   secret: string;
 };
-interface Methods {
+interface Methods extends DbMethods, OutboxMethods {
   byOrder(orderId: string): Promise<PaymentDoc | null>;
   settled(orderId: string): Promise<PaymentDoc>;
   capture(doc: PaymentDoc): Promise<PaymentDoc>;

@@ -9,12 +9,12 @@ import { Errors, type Context, type ServiceSchema, type ServiceSettingSchema } f
 import { CacheClean, Events, type Meta, type Product, type ProductInput } from "../contracts";
 import { call } from "../lib/typed";
 import { CachedReadsMixin, type CachedReadsMethods } from "../mixins/cached-reads.mixin";
-import { DbMixin } from "../mixins/db.mixin";
+import { DbMixin, type DbMethods, type DbVars } from "../mixins/db.mixin";
 import { ProductSearchMixin } from "../mixins/product-search.mixin";
 import { ProductInStockMixin, type InStockMethods } from "../mixins/product-in-stock.mixin";
 import { ProductMigrationsMixin } from "../mixins/product-migrations.mixin";
 import { VariantLookupMixin } from "../mixins/variant-lookup.mixin";
-import { OutboxMixin } from "../mixins/outbox.mixin";
+import { OutboxMixin, type OutboxMethods } from "../mixins/outbox.mixin";
 import {
   DEFAULT_CATEGORY,
   DEFAULT_CURRENCY,
@@ -62,16 +62,8 @@ const asOptional = <T extends Record<string, object>>(fields: T) =>
   Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, { ...v, optional: true }]));
 const ID = { type: "string", min: 1, max: 100 } as const;
 
-type Store = {
-  adapter: any;
-  updateOneIf(filter: object, update: object): Promise<any | null>;
-  dbPing(): Promise<boolean>;
-  newEvent: (...args: any[]) => any;
-  withOutbox(events: any[]): object;
-  pushOutbox(update: object, events: any[]): object;
-  flushOutbox(id: string): Promise<void>;
-};
-interface Methods extends CachedReadsMethods, VariantsMethods, InStockMethods {
+type Store = DbVars;
+interface Methods extends CachedReadsMethods, VariantsMethods, InStockMethods, DbMethods, OutboxMethods {
   load(id: string): Promise<ProductDoc>;
   withAvailability(ctx: Context, entries: CatalogEntry[]): Promise<Product[]>;
 }
