@@ -14,13 +14,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Errors, type Context, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
-import {
-  Events,
-  type Meta,
-  type Order,
-  type Page,
-  type PlaceOrderParams,
-} from "../contracts";
+import { Events, type Meta, type Order, type Page, type PlaceOrderParams } from "../contracts";
 import { config } from "../lib/config";
 import { call } from "../lib/typed";
 import { DbMixin, type DbMethods, type DbVars } from "../mixins/db.mixin";

@@ -114,14 +114,23 @@ describe("products with options and variants over HTTP, every service in one bro
       variants: [variant("SHIRT-2-S-RED", "S", "Red")],
     });
     expect(p.status).toBe(201);
-    const dup = await admin("POST", `/api/products/${p.body.id}/variants`, variant("SHIRT-1-M-RED", "M", "Red"));
+    const dup = await admin(
+      "POST",
+      `/api/products/${p.body.id}/variants`,
+      variant("SHIRT-1-M-RED", "M", "Red"),
+    );
     expect([dup.status, dup.body.type]).toEqual([409, "SKU_TAKEN"]);
     expect((await http("GET", `/api/products/${p.body.id}`)).body.variants).toHaveLength(1);
   });
 
   it("should add, change and remove variants, keeping at least one", async () => {
-    const p = (await admin("POST", "/api/products", { ...SHIRT, variants: [variant("V-S-R", "S", "Red")] })).body;
-    const added = await admin("POST", `/api/products/${p.id}/variants`, variant("V-M-B", "M", "Blue", { stock: 7 }));
+    const p = (await admin("POST", "/api/products", { ...SHIRT, variants: [variant("V-S-R", "S", "Red")] }))
+      .body;
+    const added = await admin(
+      "POST",
+      `/api/products/${p.id}/variants`,
+      variant("V-M-B", "M", "Blue", { stock: 7 }),
+    );
     expect([added.status, added.body]).toMatchObject([201, { title: "M / Blue", available: 7, price: 3000 }]);
     const again = await admin("POST", `/api/products/${p.id}/variants`, variant("V-M-B2", "M", "Blue"));
     expect([again.status, fieldsOf(again.body)]).toEqual([422, ["options"]]);
@@ -140,7 +149,8 @@ describe("products with options and variants over HTTP, every service in one bro
   });
 
   it("should keep a product created the old way as one default variant with its own id", async () => {
-    const p = (await admin("POST", "/api/products", { name: "Mug", price: 900, sku: "MUG-1", stock: 3 })).body;
+    const p = (await admin("POST", "/api/products", { name: "Mug", price: 900, sku: "MUG-1", stock: 3 }))
+      .body;
     expect(p.variants).toEqual([
       {
         id: p.id,
@@ -161,7 +171,8 @@ describe("products with options and variants over HTTP, every service in one bro
   });
 
   it("should let PATCH add option values, never remove one", async () => {
-    const p = (await admin("POST", "/api/products", { ...SHIRT, variants: [variant("O-S-R", "S", "Red")] })).body;
+    const p = (await admin("POST", "/api/products", { ...SHIRT, variants: [variant("O-S-R", "S", "Red")] }))
+      .body;
     const more = await admin("PATCH", `/api/products/${p.id}`, {
       options: [
         { name: "Size", values: ["S", "M", "L", "XL"] },
@@ -218,7 +229,13 @@ describe("products with options and variants over HTTP, every service in one bro
   });
 
   it("should list only products with units available with ?inStock=true", async () => {
-    await admin("POST", "/api/products", { name: "Stocked", price: 1, sku: "IS-1", category: "instock", stock: 2 });
+    await admin("POST", "/api/products", {
+      name: "Stocked",
+      price: 1,
+      sku: "IS-1",
+      category: "instock",
+      stock: 2,
+    });
     await admin("POST", "/api/products", { name: "Empty", price: 1, sku: "IS-2", category: "instock" });
     const res = await http("GET", "/api/products?category=instock&inStock=true");
     expect(res.body.rows.map((r: any) => r.sku)).toEqual(["IS-1"]);
