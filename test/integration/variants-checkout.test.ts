@@ -7,8 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import type { ServiceBroker } from "moleculer";
 import type { EventEnvelope } from "../../contracts";
-import type { startNode } from "../../bin/node";
-import { freePort, waitFor } from "../support/cluster";
+import { waitFor } from "../support/cluster";
+import { bootNode } from "../support/node";
 import { ADDRESS, VISA } from "../support/fixtures";
 import { jsonClient } from "../support/http";
 
@@ -63,21 +63,14 @@ describe("checkout per variant over HTTP, every service in one broker on NeDB", 
     broker.call("products.updateVariant", { id: productId, variantId, active: false }, ADMIN_META);
 
   beforeAll(async () => {
-    const saved = { ...process.env };
-    Object.assign(process.env, {
-      PORT: String(await freePort()),
+    ({ broker, base } = await bootNode({
       DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "variants-int-")),
       ADMIN_EMAIL: ADMIN.email,
       ADMIN_PASSWORD: ADMIN.password,
       RATE_LIMIT_PER_MINUTE: "1000000",
       AUTH_RATE_LIMIT_PER_MINUTE: "100000",
       LOW_STOCK_THRESHOLD: "2",
-    });
-    let starting!: ReturnType<typeof startNode>;
-    jest.isolateModules(() => (starting = require("../../bin/node").startNode()));
-    broker = await starting;
-    base = `http://127.0.0.1:${process.env.PORT}`;
-    process.env = saved;
+    }));
     const send = (broker as any).sendToChannel.bind(broker);
     (broker as any).sendToChannel = (channel: string, payload: any, opts: unknown) => {
       events.push(payload);

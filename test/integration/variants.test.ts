@@ -2,8 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { ServiceBroker } from "moleculer";
-import type { startNode } from "../../bin/node";
-import { freePort } from "../support/cluster";
+import { bootNode } from "../support/node";
 import { jsonClient } from "../support/http";
 
 const ADMIN = { email: "variants-admin@shop.test", password: "variants-admin-pw" };
@@ -33,19 +32,12 @@ describe("products with options and variants over HTTP, every service in one bro
   const count = async () => (await http("GET", "/api/products?pageSize=1")).body.total;
 
   beforeAll(async () => {
-    const saved = { ...process.env };
-    Object.assign(process.env, {
-      PORT: String(await freePort()),
+    ({ broker, base } = await bootNode({
       DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "variants-int-")),
       ADMIN_EMAIL: ADMIN.email,
       ADMIN_PASSWORD: ADMIN.password,
       RATE_LIMIT_PER_MINUTE: "1000000",
-    });
-    let starting!: ReturnType<typeof startNode>;
-    jest.isolateModules(() => (starting = require("../../bin/node").startNode()));
-    broker = await starting;
-    base = `http://127.0.0.1:${process.env.PORT}`;
-    process.env = saved;
+    }));
     const login = await http("POST", "/api/user/login", ADMIN);
     token = login.body.accessToken;
   }, 60_000);
