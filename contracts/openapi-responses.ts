@@ -303,7 +303,12 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   "GET /user/me": { summary: "The signed-in user", status: 200, schema: ref("User") },
   "PATCH /user/me": { summary: "Update the signed-in user's profile", status: 200, schema: ref("User") },
   "GET /users": { summary: "All users (admin)", status: 200, schema: page("User") },
-  "GET /products": { summary: "Search the catalogue", status: 200, schema: page("Product") },
+  "GET /products": {
+    summary:
+      "Search the catalogue; `option.<name>=<value>` (e.g. `option.Size=M`) keeps products with an active variant having every value asked",
+    status: 200,
+    schema: page("Product"),
+  },
   "GET /products/facets": {
     summary:
       "Counts per category and option value, and the price range, over the active products matching the filters",

@@ -136,6 +136,11 @@ export function ruleToSchema(rule: unknown): JsonSchema {
       if (r.strict === true) s.additionalProperties = false;
       break;
     }
+    case "record":
+      s = { type: "object" };
+      if (r.key !== undefined) s.propertyNames = ruleToSchema(r.key);
+      if (r.value !== undefined) s.additionalProperties = ruleToSchema(r.value);
+      break;
     case "multi":
       s = { oneOf: (r.rules ?? []).map(ruleToSchema) };
       break;
@@ -190,7 +195,9 @@ function operation(alias: string, target: string, def: ActionDef, doc: RouteDoc 
     schema: params[name] !== undefined ? ruleToSchema(params[name]) : { type: "string" },
   }));
   if (!inBody)
-    for (const k of rest)
+    // An object is no query value: the list's `options` arrives as `option.<name>=<value>` keys,
+    // which the route's summary names.
+    for (const k of rest.filter((k) => normalizeRule(params[k]).type !== "record"))
       parameters.push({
         name: k,
         in: "query",

@@ -220,6 +220,7 @@ describeE2E(
         currency: "USD",
         category: "ev",
         active: true,
+        variants: [{ variantId: p.id, sku: "E2E-EV-1", price: 650, active: true }],
       });
       await waitFor(
         "inventory to drop the deleted product",

@@ -194,6 +194,12 @@ describeE2E("the Kafka bridge on its own node, against the real Kafka 4 broker",
       currency: p.currency,
       category: p.category,
       active: p.active,
+      variants: p.variants.map((v: any) => ({
+        variantId: v.id,
+        sku: v.sku,
+        price: v.price,
+        active: v.active,
+      })),
     });
     const temp = await createProduct(0, 700);
     await check("product_created", temp.id, "product.created", productData(temp));
