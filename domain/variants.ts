@@ -29,6 +29,16 @@ export interface Problem {
 
 const problem = (field: string, type: string, message: string): Problem => ({ field, type, message });
 
+/**
+ * Amounts per currency: whole minor units from 0 to 1e12. Checked here as well as by the
+ * validator, whose record rule lets a null value through.
+ */
+export function checkPrices(prices: Record<string, unknown> | undefined, field: string): Problem[] {
+  return Object.entries(prices ?? {})
+    .filter(([, n]) => !(typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 1e12))
+    .map(([currency]) => problem(`${field}.${currency}`, "number", "A price is whole minor units from 0"));
+}
+
 /** Option names unique, values unique within an option, within the limits. */
 export function checkOptions(options: ProductOption[]): Problem[] {
   const out: Problem[] = [];
@@ -85,6 +95,7 @@ export function checkVariants(options: ProductOption[], variants: VariantInput[]
   const skus = new Map<string, number>();
   variants.forEach((v, i) => {
     const field = `variants[${i}]`;
+    out.push(...checkPrices(v.prices, `${field}.prices`));
     out.push(...checkVariantOptions(options, v.options, `${field}.options`));
     const key = variantKey(options, v.options);
     if (keys.has(key))

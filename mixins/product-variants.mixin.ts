@@ -10,7 +10,7 @@ import { Errors, type Context, type ServiceSchema } from "moleculer";
 import type { Meta, Variant, VariantInput } from "../contracts";
 import { call } from "../lib/typed";
 import { toEntry, variantsOf, withAvailable, type ProductDoc, type VariantDoc } from "../domain/catalog";
-import { MAX_VARIANTS, checkVariantOptions, variantKey, type Problem } from "../domain/variants";
+import { MAX_VARIANTS, checkPrices, checkVariantOptions, variantKey, type Problem } from "../domain/variants";
 
 export const MONEY = { type: "number", integer: true, min: 0, max: 1e12 } as const;
 export const PRICES = {
@@ -71,6 +71,8 @@ export const VariantsMixin: Partial<ServiceSchema> = {
       params: { $$strict: true, id: ID, ...VARIANT.props },
       async handler(this: any, ctx: Context<VariantInput & { id: string }, Meta>): Promise<Variant> {
         const { id, stock = 0, ...input } = ctx.params;
+        const bad = checkPrices(input.prices, "prices");
+        if (bad.length) throw invalid(bad);
         const variantId = randomUUID();
         const doc: ProductDoc = await this.casWrite(id, (cur: ProductDoc) => {
           const options = cur.options ?? [];
@@ -127,6 +129,8 @@ export const VariantsMixin: Partial<ServiceSchema> = {
         ctx: Context<{ id: string; variantId: string } & Partial<VariantDoc>, Meta>,
       ): Promise<Variant> {
         const { id, variantId, ...fields } = ctx.params;
+        const bad = checkPrices(fields.prices, "prices");
+        if (bad.length) throw invalid(bad);
         const doc: ProductDoc = await this.casWrite(id, (cur: ProductDoc) => {
           const variants = storedVariants(cur);
           if (!variants.some((v) => v.id === variantId)) throw notFound(variantId);

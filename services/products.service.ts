@@ -30,7 +30,7 @@ import {
   type ProductDoc,
   type VariantDoc,
 } from "../domain/catalog";
-import { checkOptions, checkVariants, extendOptions, type Problem } from "../domain/variants";
+import { checkOptions, checkPrices, checkVariants, extendOptions, type Problem } from "../domain/variants";
 import {
   MONEY,
   OPTION,
@@ -123,7 +123,11 @@ const ProductsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       },
       async handler(ctx: Context<ProductInput & { stock?: number }, Meta>): Promise<Product> {
         const { stock, options = [], variants: inputs = [], ...input } = ctx.params;
-        const problems: Problem[] = [...checkOptions(options), ...checkVariants(options, inputs)];
+        const problems: Problem[] = [
+          ...checkPrices(input.prices, "prices"),
+          ...checkOptions(options),
+          ...checkVariants(options, inputs),
+        ];
         if (options.length && !inputs.length)
           problems.push({
             field: "variants",
@@ -192,6 +196,8 @@ const ProductsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
         ctx: Context<Partial<Omit<ProductInput, "variants">> & { id: string }, Meta>,
       ): Promise<Product> {
         const { id, price, options, ...fields } = ctx.params;
+        const bad = checkPrices(fields.prices, "prices");
+        if (bad.length) throw invalid(bad);
         const doc = await this.casWrite(id, (cur) => {
           const set: Partial<ProductDoc> = {
             ...fields,

@@ -83,6 +83,9 @@ describe("products with options and variants over HTTP, every service in one bro
       [{ variants: [variant("A6", "S", "Red", { price: -1 })] }, "variants[0].price"],
       [{ variants: [variant("A7", "S", "Red", { stock: 1.5 })] }, "variants[0].stock"],
       [{ variants: [] }, "variants"],
+      // Found by Schemathesis: the validator's record rule let a null price through.
+      [{ prices: { EUR: null }, variants: [variant("A9", "S", "Red")] }, "prices.EUR"],
+      [{ variants: [variant("A10", "S", "Red", { prices: { EUR: 1.5 } })] }, "variants[0].prices.EUR"],
       [
         {
           options: ["A", "B", "C", "D"].map((name) => ({ name, values: ["x"] })),
