@@ -9,11 +9,12 @@
  * The flag follows the stock by a channel hop (milliseconds); `available` in every answer is
  * read from inventory itself.
  */
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import { InternalChannels, type AvailabilityChanged } from "../contracts";
 import { call } from "../lib/typed";
 import { variantsOf, type ProductDoc } from "../domain/catalog";
 
+/** inventory.getMany takes 100 ids a call; a page of products with many variants asks in several. */
 const LEVELS_PER_CALL = 100;
 /** Re-reads after a write whose levels changed meanwhile; past that, the next announcement fixes it. */
 const REFRESH_ATTEMPTS = 3;
@@ -22,6 +23,14 @@ export interface InStockMethods {
   refreshInStock(doc: ProductDoc): Promise<void>;
   levelsOf(doc: ProductDoc): Promise<Map<string, number>>;
   flagMissingInStock(): Promise<number>;
+}
+
+/** Units available per stock id (variant id), in as few inventory calls as the limit allows. */
+export async function availableOf(via: Context | ServiceBroker, ids: string[]): Promise<Map<string, number>> {
+  const calls = [];
+  for (let i = 0; i < ids.length; i += LEVELS_PER_CALL)
+    calls.push(call(via, "inventory.getMany", { productIds: ids.slice(i, i + LEVELS_PER_CALL) }));
+  return new Map((await Promise.all(calls)).flat().map((l) => [l.productId, l.available]));
 }
 
 const inStockOf = (doc: ProductDoc, levels: Map<string, number>) =>
@@ -42,12 +51,11 @@ export const ProductInStockMixin: Partial<ServiceSchema> & { channels: object } 
   },
 
   methods: {
-    async levelsOf(this: any, doc: ProductDoc): Promise<Map<string, number>> {
-      const ids = variantsOf(doc).map((v) => v.id);
-      const calls = [];
-      for (let i = 0; i < ids.length; i += LEVELS_PER_CALL)
-        calls.push(call(this.broker, "inventory.getMany", { productIds: ids.slice(i, i + LEVELS_PER_CALL) }));
-      return new Map((await Promise.all(calls)).flat().map((l) => [l.productId, l.available]));
+    levelsOf(this: any, doc: ProductDoc): Promise<Map<string, number>> {
+      return availableOf(
+        this.broker,
+        variantsOf(doc).map((v) => v.id),
+      );
     },
 
     async refreshInStock(this: any, doc: ProductDoc): Promise<void> {

@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import { Errors, type Context, type ServiceSchema } from "moleculer";
 import type { Meta, Variant, VariantInput } from "../contracts";
 import { call } from "../lib/typed";
+import { availableOf } from "./product-in-stock.mixin";
 import { toEntry, variantsOf, withAvailable, type ProductDoc, type VariantDoc } from "../domain/catalog";
 import { MAX_VARIANTS, checkPrices, checkVariantOptions, variantKey, type Problem } from "../domain/variants";
 
@@ -174,8 +175,7 @@ export const VariantsMixin: Partial<ServiceSchema> = {
 
   methods: {
     async variantView(this: any, ctx: Context, doc: ProductDoc, variantId: string): Promise<Variant> {
-      const [levels] = await Promise.all([call(ctx, "inventory.getMany", { productIds: [variantId] })]);
-      const product = withAvailable(toEntry(doc), new Map(levels.map((l) => [l.productId, l.available])));
+      const product = withAvailable(toEntry(doc), await availableOf(ctx, [variantId]));
       const variant = product.variants.find((v) => v.id === variantId);
       if (!variant) throw notFound(variantId);
       return variant;

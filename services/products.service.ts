@@ -11,7 +11,7 @@ import { call } from "../lib/typed";
 import { CachedReadsMixin, type CachedReadsMethods } from "../mixins/cached-reads.mixin";
 import { DbMixin, type DbMethods, type DbVars } from "../mixins/db.mixin";
 import { ProductSearchMixin } from "../mixins/product-search.mixin";
-import { ProductInStockMixin, type InStockMethods } from "../mixins/product-in-stock.mixin";
+import { ProductInStockMixin, availableOf, type InStockMethods } from "../mixins/product-in-stock.mixin";
 import { ProductMigrationsMixin } from "../mixins/product-migrations.mixin";
 import { VariantLookupMixin } from "../mixins/variant-lookup.mixin";
 import { OutboxMixin, type OutboxMethods } from "../mixins/outbox.mixin";
@@ -74,8 +74,6 @@ function notFound(id: string) {
 function skuTaken(skus: string[]) {
   return new Errors.MoleculerClientError("SKU is already taken", 409, "SKU_TAKEN", { skus });
 }
-/** getMany takes 100 ids a call; a page of products with many variants asks in several. */
-const LEVELS_PER_CALL = 100;
 
 const ProductsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
   name: "products",
@@ -278,12 +276,10 @@ const ProductsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
 
     async withAvailability(ctx: Context, entries: CatalogEntry[]): Promise<Product[]> {
       if (!entries.length) return [];
-      const ids = entries.flatMap((e) => e.variants.map((v) => v.id));
-      const calls = [];
-      for (let i = 0; i < ids.length; i += LEVELS_PER_CALL)
-        calls.push(call(ctx, "inventory.getMany", { productIds: ids.slice(i, i + LEVELS_PER_CALL) }));
-      const levels = (await Promise.all(calls)).flat();
-      const available = new Map(levels.map((l) => [l.productId, l.available]));
+      const available = await availableOf(
+        ctx,
+        entries.flatMap((e) => e.variants.map((v) => v.id)),
+      );
       return entries.map((e) => withAvailable(e, available));
     },
   },
