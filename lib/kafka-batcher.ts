@@ -102,17 +102,15 @@ export class KafkaBatcher {
 }
 
 export interface SendHooks {
-  isStopping(): boolean;
   sent(topic: string): void;
-  failed(topic: string, err: unknown): void;
 }
 
 /**
- * Sends each record until Kafka acknowledges it (backing off between tries), one record of a
- * (topic, key) at a time: a record waits for the one before it of the same key to be
- * acknowledged, so a failed record retries before any later record of its key can go ahead.
- * Other keys are not held up and keep sharing batches. Once stopping, a failed record gives up,
- * and so do the later records of its key behind it (their messages go back to JetStream).
+ * One record of a (topic, key) at a time: a record waits until the one before it of the same
+ * key is acknowledged, so a batch that is being retried (KafkaBatcher retries it as it was) holds
+ * back the later records of its keys. Other keys are not held up and keep sharing batches. A
+ * record that fails (the batcher gives up only when its host stops) fails the later records of
+ * its key behind it too, so their messages go back to JetStream.
  */
 export class KeyOrderedSender {
   private readonly tails = new Map<string, Promise<void>>();
@@ -123,29 +121,18 @@ export class KeyOrderedSender {
   ) {}
 
   send(topic: string, message: Message): Promise<void> {
-    if (message.key == null) return this.untilAcked(topic, message);
+    if (message.key == null) return this.acked(topic, message);
     const key = `${topic}\u0000${String(message.key)}`;
     const before = this.tails.get(key);
-    const mine = before
-      ? before.then(() => this.untilAcked(topic, message))
-      : this.untilAcked(topic, message);
+    const mine = before ? before.then(() => this.acked(topic, message)) : this.acked(topic, message);
     this.tails.set(key, mine);
     const forget = () => void (this.tails.get(key) === mine && this.tails.delete(key));
     mine.then(forget, forget);
     return mine;
   }
 
-  private async untilAcked(topic: string, message: Message): Promise<void> {
-    for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
-      try {
-        await this.batcher.send(topic, message);
-        this.hooks.sent(topic);
-        return;
-      } catch (err) {
-        this.hooks.failed(topic, err);
-        if (this.hooks.isStopping()) throw err;
-        await sleep(delay);
-      }
-    }
+  private async acked(topic: string, message: Message): Promise<void> {
+    await this.batcher.send(topic, message);
+    this.hooks.sent(topic);
   }
 }

@@ -272,7 +272,6 @@ const KafkaBridgeService = {
       },
     );
     this.sender = new KeyOrderedSender(this.batcher, {
-      isStopping: () => this.stopping,
       sent: (topic) => {
         this.state.produced++;
         this.state.firstProducedAt ??= Date.now();
@@ -280,7 +279,6 @@ const KafkaBridgeService = {
         this.state.connected = true;
         this.broker.metrics.increment("bridge.records.produced", { topic });
       },
-      failed: (topic, err) => failed([topic], err),
     });
   },
   started(this: any) {
