@@ -243,7 +243,7 @@ describeE2E("a consumer group that joins after its events were published", () =>
 describeE2E("a notifications node started after users signed up", () => {
   const cluster = new Cluster({ AUTH_RATE_LIMIT_PER_MINUTE: "100000", RATE_LIMIT_PER_MINUTE: "1000000" });
   const http = jsonClient(() => cluster.baseUrl, 30_000);
-  const mail = new Mailpit(cluster.infra.MAILPIT_URL);
+  let mail: Mailpit;
   let notifier: NodeProcess;
   const signup = async (tag: string) => {
     const email = `late-${tag}-${randomUUID().slice(0, 8)}-${cluster.namespace}@shop.test`;
@@ -254,6 +254,7 @@ describeE2E("a notifications node started after users signed up", () => {
     (await mail.to(email)).filter((m) => m.Subject.includes("Welcome"));
 
   beforeAll(async () => {
+    mail = new Mailpit(cluster.infra.MAILPIT_URL);
     await cluster.add("gateway", ["api"]);
     await cluster.add(
       "rest",

@@ -115,7 +115,11 @@ export class NodeProcess {
 export class Cluster {
   readonly namespace = `t${randomUUID().slice(0, 8)}`;
   readonly nodes: NodeProcess[] = [];
-  readonly infra = infraEnv();
+  private infraCache?: Record<string, string>;
+  /** Read on first use, so a suite skipped without TEST_INFRA=1 may still build its Cluster. */
+  get infra(): Record<string, string> {
+    return (this.infraCache ??= infraEnv());
+  }
   port = 0;
 
   constructor(readonly extraEnv: Record<string, string> = {}) {}
