@@ -165,7 +165,8 @@ wait_ready() {
   local deadline=$((SECONDS + timeout)) logf
   logf=$(log_file "$name")
   while ! "$@"; do
-    if ! read_pid "$name" "$marker" >/dev/null; then
+    # read twice: /proc/PID/cmdline can read empty for an instant while the process execs
+    if ! read_pid "$name" "$marker" >/dev/null && ! { sleep 0.2 && read_pid "$name" "$marker" >/dev/null; }; then
       tail -n 25 "$logf" >&2 2>/dev/null || true
       die "$name exited during start-up; full log: $logf"
     fi
