@@ -25,6 +25,12 @@ const HTML_ESCAPES: Record<string, string> = {
 };
 export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
 
+/** "T-shirt (M / Red)"; a product without options (variant "Default") is just its name. */
+function lineLabel(line: { name: string; variantTitle?: string; sku?: string }): string {
+  const variant = line.variantTitle && line.variantTitle !== "Default" ? ` (${line.variantTitle})` : "";
+  return `${line.name}${variant}${line.sku ? `, SKU ${line.sku}` : ""}`;
+}
+
 /**
  * A small mustache subset: `{{name}}` and `{{#list}}...{{/list}}` (each item's fields in scope).
  * With `html`, every value is escaped: names and addresses come from users.
@@ -123,6 +129,7 @@ export function planDeliveries(evt: EventEnvelope, user: UserContact): Planned[]
     case Events.orderPlaced: {
       const items = (data.items ?? []).map((i: any) => ({
         ...i,
+        item: lineLabel(i),
         unitPrice: money(i.unitPrice),
         lineTotal: money(i.lineTotal),
       }));

@@ -11,10 +11,12 @@ import {
   formatMoney,
   isLastAttempt,
   isTransient,
+  planDeliveries,
   render,
   type DeliveryDoc,
 } from "../../domain/notifications";
 import { reloadConfig } from "../../lib/config";
+import { renderMessage } from "../../lib/notification-templates";
 import { DeliveryLeases, deliveryId, type Held } from "../../lib/delivery-lease";
 import { brokerOptions } from "../../moleculer.config";
 import { FakeMessaging, connectionRefused } from "../support/fake-messaging";
@@ -51,6 +53,41 @@ describe("notification rules", () => {
       false,
     );
     expect(out).toBe("1xA;2xB; total $3");
+  });
+
+  it("should name each line's variant and SKU in the order confirmation, but not a default variant", () => {
+    const line = (name: string, variantTitle: string, sku: string) => ({
+      productId: "p",
+      variantId: sku,
+      sku,
+      name,
+      variantTitle,
+      unitPrice: 1250,
+      quantity: 2,
+      lineTotal: 2500,
+    });
+    const evt = {
+      eventId: "e1",
+      type: Events.orderPlaced,
+      data: {
+        orderId: "o1",
+        userId: "u1",
+        items: [line("T-shirt", "M / Red", "TS-M-RED"), line("Mug", "Default", "MUG-1")],
+        total: 5000,
+        currency: "USD",
+      },
+    } as unknown as EventEnvelope;
+    const user: UserContact = {
+      id: "u1",
+      name: "Ann",
+      email: "ann@example.com",
+      notifications: { email: true, sms: false },
+    } as UserContact;
+    const [planned] = planDeliveries(evt, user);
+    const mail = renderMessage(planned) as { text: string; html: string };
+    expect(mail.text).toContain("2 x T-shirt (M / Red), SKU TS-M-RED @ $12.50 = $25.00");
+    expect(mail.text).toContain("2 x Mug, SKU MUG-1 @ $12.50");
+    expect(mail.html).toContain("<td>T-shirt (M / Red), SKU TS-M-RED</td>");
   });
 
   it("should format minor units in the currency's own decimals", () => {
