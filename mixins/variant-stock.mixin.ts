@@ -10,6 +10,11 @@ import { call } from "../lib/typed";
 export interface VariantStockMethods {
   /** Records on variant stock which product it belongs to (for inventory.low's productId). */
   stampOwner(productId: string, variants: { variantId: string }[] | undefined): Promise<void>;
+  /**
+   * Tombstones the stock of a product's variants that are gone (all of them when `keep` is
+   * empty), so they leave stock lists and low-stock reports and a late event cannot revive them.
+   */
+  retireStock(productId: string, keep: string[]): Promise<number>;
   /** The product with this id, or null when the id is not a product's (a variant's, or unknown). */
   productOf(ctx: Context, id: string): Promise<Product | null>;
 }
@@ -24,6 +29,14 @@ export const VariantStockMixin: Partial<ServiceSchema> = {
         { _id: { $in: ids }, kind: "stock", ownerId: { $exists: false } },
         { $set: { ownerId: productId } },
       );
+    },
+
+    async retireStock(this: any, productId: string, keep: string[]): Promise<number> {
+      const changed = await this.adapter.updateMany(
+        { kind: "stock", ownerId: productId, deleted: { $ne: true }, _id: { $nin: keep } },
+        { $set: { deleted: true, available: 0 } },
+      );
+      return Number(changed) || 0;
     },
 
     productOf(ctx: Context, id: string): Promise<Product | null> {

@@ -235,7 +235,17 @@ const InventoryService: ServiceSchema<ServiceSettingSchema, Methods, Store> & { 
     "product.updated": {
       group: "inventory",
       async handler(ctx: Context<EventEnvelope<"product.updated">>) {
-        await this.stampOwner(ctx.params.data.productId, ctx.params.data.variants);
+        const { productId, variants } = ctx.params.data;
+        await this.stampOwner(productId, variants);
+        // A removed variant's stock goes with it (events from before variants carry no list).
+        if (
+          variants &&
+          (await this.retireStock(
+            productId,
+            variants.map((v) => v.variantId),
+          ))
+        )
+          await this.stockChanged();
       },
     },
     // Stock corrections from outside (e.g. a Kafka topic through the bridge's KAFKA_INBOUND).
@@ -263,6 +273,7 @@ const InventoryService: ServiceSchema<ServiceSettingSchema, Methods, Store> & { 
         // Kept as a tombstone, so a late or redelivered product.created cannot bring it back.
         await this.ensureStock(productId, 0, false);
         await this.updateOneIf({ _id: productId, kind: "stock" }, { $set: { deleted: true, available: 0 } });
+        await this.retireStock(productId, []);
         await this.stockChanged();
       },
     },

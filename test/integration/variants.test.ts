@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { ServiceBroker } from "moleculer";
+import { waitFor } from "../support/cluster";
 import { bootNode } from "../support/node";
 import { jsonClient } from "../support/http";
 
@@ -137,10 +138,19 @@ describe("products with options and variants over HTTP, every service in one bro
     const after = (await http("GET", `/api/products/${p.id}`)).body;
     // An inactive variant counts neither for the shown price nor for availability.
     expect([after.price, after.available]).toEqual([3000, 0]);
+    expect((await admin("GET", `/api/inventory/${added.body.id}`)).status).toBe(200);
     expect((await admin("DELETE", `/api/products/${p.id}/variants/${added.body.id}`)).status).toBe(204);
+    // Its stock goes with it (through product.updated on the inventory's channel).
+    await waitFor("the removed variant's stock", async () => {
+      return (await admin("GET", `/api/inventory/${added.body.id}`)).status === 404;
+    });
     const last = await admin("DELETE", `/api/products/${p.id}/variants/${p.variants[0].id}`);
     expect([last.status, last.body.type]).toEqual([409, "LAST_VARIANT"]);
     expect((await admin("DELETE", `/api/products/${p.id}/variants/nope`)).status).toBe(404);
+    expect((await admin("DELETE", `/api/products/${p.id}`)).status).toBe(204);
+    await waitFor("a deleted product's variant stock", async () => {
+      return (await admin("GET", `/api/inventory/${p.variants[0].id}`)).status === 404;
+    });
   });
 
   it("should keep a product created the old way as one default variant with its own id", async () => {
