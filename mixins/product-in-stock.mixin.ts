@@ -16,6 +16,8 @@ import { variantsOf, type ProductDoc } from "../domain/catalog";
 
 /** inventory.getMany takes 100 ids a call; a page of products with many variants asks in several. */
 const LEVELS_PER_CALL = 100;
+/** Products flagged per inventory round trip and cache invalidation by the start-up migration. */
+const FLAG_BATCH = 100;
 /** Re-reads after a write whose levels changed meanwhile; past that, the next announcement fixes it. */
 const REFRESH_ATTEMPTS = 3;
 
@@ -78,7 +80,22 @@ export const ProductInStockMixin: Partial<ServiceSchema> & { channels: object } 
     /** Products stored before the flag existed; idempotent, run at start. */
     async flagMissingInStock(this: any): Promise<number> {
       const docs: ProductDoc[] = await this.adapter.find({ query: { inStock: { $exists: false } } });
-      for (const doc of docs) await this.refreshInStock(doc);
+      // In batches, with one cache invalidation each: a large catalogue's first start must not
+      // clear the cache (and call inventory) once per product while it serves traffic.
+      for (let i = 0; i < docs.length; i += FLAG_BATCH) {
+        const batch = docs.slice(i, i + FLAG_BATCH);
+        const levels = await availableOf(
+          this.broker,
+          batch.flatMap((d) => variantsOf(d).map((v) => v.id)),
+        );
+        // A product an availability announcement flagged meanwhile keeps that fresher flag.
+        for (const doc of batch)
+          await this.updateOneIf(
+            { _id: doc._id, inStock: { $exists: false } },
+            { $set: { inStock: inStockOf(doc, levels) } },
+          );
+        await this.announceChange();
+      }
       return docs.length;
     },
   },
