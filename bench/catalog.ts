@@ -395,6 +395,18 @@ async function variantsPhase(label: string, plain: Record<string, string>, sized
   return { label, cached, store };
 }
 
+/** The bench's own databases on the MongoDB API server, so runs do not pile up in its store. */
+async function dropDatabases(uri: string, names: string[]) {
+  // The driver moleculer-db-adapter-mongo brings (not a dependency of our own).
+  const { MongoClient } = require("mongodb");
+  const client = await MongoClient.connect(uri, { useUnifiedTopology: true });
+  try {
+    for (const name of names) await client.db(name).dropDatabase();
+  } finally {
+    await client.close();
+  }
+}
+
 async function reserves(namespace: string): Promise<Array<[string, number]>> {
   const stores: Array<[string, Record<string, string>]> = [["NeDB", { DATA_DIR: tmpDir("bench-d-") }]];
   if (process.env.BENCH_MONGO_URI)
@@ -458,6 +470,8 @@ async function run() {
 
   if (ONLY.has("c")) await uncached(seeded);
   const d = ONLY.has("d") ? await reserves(namespace) : [];
+  if (ONLY.has("d") && process.env.BENCH_MONGO_URI)
+    await dropDatabases(process.env.BENCH_MONGO_URI, [namespace]);
   const v: Array<Awaited<ReturnType<typeof variantsPhase>>> = [];
   if (ONLY.has("v")) {
     const sized = tmpDir("bench-catalog-seedv-");
@@ -479,13 +493,17 @@ async function run() {
         BENCH_SEED_VARIANTS: String(SIZES.length),
         ...mongo(`${namespace}v`),
       });
-      v.push(
-        await variantsPhase(
-          "MongoDB API",
-          { DATA_DIR: tmpDir("bench-vm-"), ...mongo(`${namespace}p`) },
-          { DATA_DIR: tmpDir("bench-vm-"), ...mongo(`${namespace}v`) },
-        ),
-      );
+      try {
+        v.push(
+          await variantsPhase(
+            "MongoDB API",
+            { DATA_DIR: tmpDir("bench-vm-"), ...mongo(`${namespace}p`) },
+            { DATA_DIR: tmpDir("bench-vm-"), ...mongo(`${namespace}v`) },
+          ),
+        );
+      } finally {
+        await dropDatabases(process.env.BENCH_MONGO_URI, [`${namespace}p`, `${namespace}v`]);
+      }
     }
   }
 
