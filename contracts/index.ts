@@ -62,10 +62,11 @@ export interface EventData {
     items: OrderLine[];
     total: number;
     currency: string;
-    subtotal: number;
-    discountTotal: number;
-    shippingTotal: number;
-    taxTotal: number;
+    /** The breakdown of `total` (absent from events published before regions). */
+    subtotal?: number;
+    discountTotal?: number;
+    shippingTotal?: number;
+    taxTotal?: number;
   };
   "order.paid": { orderId: string; userId: string; paymentId: string; total: number; currency: string };
   "order.cancelled": { orderId: string; userId: string; reason: string };

@@ -145,6 +145,15 @@ export function priceIn(
   return variant.prices?.[currency] ?? null;
 }
 
+/** The variant priced in `currency` (a region's), or null when it has no price in it. */
+export function inCurrency<V extends { price: number; currency: string; prices?: Record<string, number> }>(
+  variant: V,
+  currency: string,
+): V | null {
+  const price = priceIn(variant, currency);
+  return price === null ? null : { ...variant, price, currency };
+}
+
 export function priceUnavailable(field: string, currency: string): RuleError {
   return invalidField(field, "PRICE_UNAVAILABLE", `This variant has no price in ${currency}`);
 }

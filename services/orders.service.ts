@@ -32,11 +32,11 @@ import {
   newOrder,
   orderView,
   outcome,
-  priceLines,
   type OrderDoc,
 } from "../domain/checkout";
 import { invalidField } from "../domain/rule-error";
 import { resolveOrderLines } from "../lib/catalog-lookup";
+import { priceOrder } from "../lib/order-pricing";
 
 const ID = { type: "string", min: 1, max: 100 } as const;
 
@@ -202,15 +202,23 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     },
 
     async draft(ctx: Ctx<PlaceOrderParams>, orderId: string): Promise<OrderDoc> {
-      const { items, payment, shippingAddress } = ctx.params;
+      const { items, payment, shippingAddress, regionId, shippingOptionId, promotionCode } = ctx.params;
       const userId = ctx.meta.user!.id;
       const field = items ? "items" : "cart";
-      const asked = items ?? (await call(ctx, "carts.linesOf", { userId })).items;
+      const cart = items ? { items, regionId: null } : await call(ctx, "carts.linesOf", { userId });
+      const asked = cart.items;
       if (!asked.length) throw invalidField("items", "cartEmpty", "No items given and the cart is empty");
       const resolved = await resolveOrderLines(ctx, asked, field);
-      const priced = priceLines(mergeResolved(resolved), field);
+      const given = { regionId, shippingOptionId, promotionCode };
+      const choices = { ...cart, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v)) };
+      const { priced, pricing, total } = await priceOrder(ctx, mergeResolved(resolved), {
+        field,
+        choices,
+        country: shippingAddress.country,
+        buyer: { userId },
+      });
       const fromCart = !items;
-      return newOrder({
+      const order = newOrder({
         id: orderId,
         userId,
         priced,
@@ -221,6 +229,8 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
         leaseMs: this.leaseMs,
         leaseOwner: randomUUID(),
       });
+      // With a code, its use is counted first (saga step "promotion"), before any stock is held.
+      return { ...order, ...pricing, total, step: pricing.promotionId ? "promotion" : order.step };
     },
 
     answer(ctx: Ctx<unknown>, res: StoredResponse): Order {

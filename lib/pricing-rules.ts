@@ -1,0 +1,31 @@
+/**
+ * `pricing.rules` for carts and orders. A cluster where no pricing service ever ran is a shop
+ * without regions (API.md: it charges exactly as before), so a node that has never seen one
+ * prices in the default region instead of failing; once it has seen one, pricing is required
+ * (a pricing node that is down fails the request rather than letting an order go untaxed). A
+ * request that names a region, an option or a code always asks pricing.
+ */
+import type { Context, ServiceBroker } from "moleculer";
+import type { PricingRules, PricingRulesParams } from "../contracts";
+import { call } from "./typed";
+
+export const DEFAULT_RULES: PricingRules = {
+  region: null,
+  regionFound: true,
+  shippingOptions: [],
+  shippingOption: null,
+  promotion: null,
+};
+
+const sawPricing = new WeakSet<ServiceBroker>();
+
+export function pricingRules(ctx: Context, params: PricingRulesParams): Promise<PricingRules> {
+  const broker = ctx.broker;
+  if (!sawPricing.has(broker)) {
+    if ((broker.registry as unknown as { hasService(name: string): boolean }).hasService("pricing"))
+      sawPricing.add(broker);
+    else if (!params.regionId && !params.shippingOptionId && !params.code)
+      return Promise.resolve(DEFAULT_RULES);
+  }
+  return call(ctx, "pricing.rules", params);
+}
