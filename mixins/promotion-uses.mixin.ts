@@ -24,8 +24,8 @@ export interface UseDoc {
   kind: "use";
   orderId: string;
   promotionId: string;
-  /** What its use adds to the promotion: usageCount and, with a perCustomerLimit, the customer's count. */
-  counts: Record<string, number>;
+  /** The customer's counter on the promotion (`customers.<hash>`), when the code has a perCustomerLimit. */
+  customer?: string;
   /** counting: the increment may or may not have been applied (its marker says); refused: exhausted. */
   state: "counting" | "counted" | "refused" | "releasing" | "released";
   createdAt: string;
@@ -45,6 +45,11 @@ const useId = (orderId: string) => `use:${orderId}`;
 const customerField = (key: CustomerKey) =>
   `customers.${createHash("sha256").update(key).digest("hex").slice(0, 32)}`;
 const holdField = (token: string) => `holds.${token}`;
+/** What a use adds to (1) or takes from (-1) the promotion: usageCount, and the customer's count. */
+const countsOf = (use: UseDoc, n: 1 | -1) => ({
+  usageCount: n,
+  ...(use.customer ? { [use.customer]: n } : {}),
+});
 
 export const PromotionUsesMixin: ServiceSchema = {
   name: "",
@@ -66,7 +71,7 @@ export const PromotionUsesMixin: ServiceSchema = {
           kind: "use",
           orderId,
           promotionId,
-          counts: { usageCount: 1, ...(perCustomer ? { [customer]: 1 } : {}) },
+          ...(perCustomer ? { customer } : {}),
           state: "counting",
           createdAt: new Date().toISOString(),
         };
@@ -90,7 +95,7 @@ export const PromotionUsesMixin: ServiceSchema = {
           orderId,
           limits.length ? { $and: limits } : {},
           {
-            $inc: use.counts,
+            $inc: countsOf(use, 1),
           },
         );
         const settled = await this.updateOneIf(
@@ -159,8 +164,7 @@ export const PromotionUsesMixin: ServiceSchema = {
     },
 
     async undoCount(this: any, use: UseDoc) {
-      const dec = Object.fromEntries(Object.entries(use.counts).map(([k, v]) => [k, -v]));
-      await this.applyOnce(use.promotionId, `r-${use.orderId}`, {}, { $inc: dec });
+      await this.applyOnce(use.promotionId, `r-${use.orderId}`, {}, { $inc: countsOf(use, -1) });
     },
 
     async dropMarker(this: any, promotionId: string, token: string) {
