@@ -75,10 +75,12 @@ export const PromotionUsesMixin: ServiceSchema = {
           state: "counting",
           createdAt: new Date().toISOString(),
         };
-        await this.adapter.insert(fresh).catch((err: unknown) => {
-          if (!isDuplicateKey(err)) throw err;
-        });
-        const use: UseDoc = await this.adapter.findById(fresh._id);
+        const inserted = await this.adapter.insert(fresh).then(
+          () => true,
+          (err: unknown) => (isDuplicateKey(err) ? false : Promise.reject(err)),
+        );
+        // A repeat of the step (a crash, a takeover): what the first run settled stands.
+        const use: UseDoc = inserted ? fresh : await this.adapter.findById(fresh._id);
         if (use.state === "refused") return { counted: false };
         if (use.state !== "counting") {
           await this.dropMarker(use.promotionId, orderId);
