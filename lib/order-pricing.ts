@@ -36,14 +36,20 @@ export async function priceOrder(
     choices: CartChoices;
     country: string;
     buyer: { userId?: string | null; email?: string | null };
+    /** The caller's cache of pricing's answers (cleared by PricingCacheClean). */
+    cache?: Parameters<typeof pricingRules>[2];
   },
 ): Promise<PricedOrder> {
   const { regionId, shippingOptionId, promotionCode } = o.choices;
-  const rules = await pricingRules(ctx, {
-    ...(regionId ? { regionId } : { country: o.country }),
-    ...(shippingOptionId ? { shippingOptionId } : {}),
-    ...(promotionCode ? { code: promotionCode } : {}),
-  });
+  const rules = await pricingRules(
+    ctx,
+    {
+      ...(regionId ? { regionId } : { country: countryCode(o.country) }),
+      ...(shippingOptionId ? { shippingOptionId } : {}),
+      ...(promotionCode ? { code: promotionCode } : {}),
+    },
+    o.cache,
+  );
   if (!rules.regionFound) throw invalidField("regionId", "notFound", `Region ${regionId} does not exist`);
   const { region } = rules;
   if (region && !region.countries.includes(countryCode(o.country)))

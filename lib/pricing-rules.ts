@@ -4,6 +4,10 @@
  * prices in the default region instead of failing; once it has seen one, pricing is required
  * (a pricing node that is down fails the request rather than letting an order go untaxed). A
  * request that names a region, an option or a code always asks pricing.
+ *
+ * With `cache` (the caller's CachedReadsMixin on PricingCacheClean), answers are kept on the
+ * calling node under `pricing.**` and cleared with pricing's own on every pricing write, so a
+ * checkout or a cart read needs no call to pricing at all while nothing changes.
  */
 import type { Context, ServiceBroker } from "moleculer";
 import type { PricingRules, PricingRulesParams } from "../contracts";
@@ -19,7 +23,9 @@ export const DEFAULT_RULES: PricingRules = {
 
 const sawPricing = new WeakSet<ServiceBroker>();
 
-export function pricingRules(ctx: Context, params: PricingRulesParams): Promise<PricingRules> {
+type Cache = <T>(key: string, compute: () => Promise<T>) => Promise<T>;
+
+export function pricingRules(ctx: Context, params: PricingRulesParams, cache?: Cache): Promise<PricingRules> {
   const broker = ctx.broker;
   if (!sawPricing.has(broker)) {
     if ((broker.registry as unknown as { hasService(name: string): boolean }).hasService("pricing"))
@@ -27,5 +33,6 @@ export function pricingRules(ctx: Context, params: PricingRulesParams): Promise<
     else if (!params.regionId && !params.shippingOptionId && !params.code)
       return Promise.resolve(DEFAULT_RULES);
   }
-  return call(ctx, "pricing.rules", params);
+  const ask = () => call(ctx, "pricing.rules", params);
+  return cache ? cache(`pricing.rules:${JSON.stringify(params)}`, ask) : ask();
 }

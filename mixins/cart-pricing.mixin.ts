@@ -59,7 +59,10 @@ export interface CartPricingMethods {
 
 const ID = { type: "string", min: 1, max: 100 } as const;
 const userOf = (ctx: Ctx<unknown>) => ctx.meta.user!.id;
-const rulesFor = (ctx: Context, params: PricingRulesParams) => pricingRules(ctx, params);
+/** pricing.rules through the host's cache (carts mixes in CachedReadsMixin on PricingCacheClean). */
+function rulesFor(this: { cached?: any }, ctx: Context, params: PricingRulesParams) {
+  return pricingRules(ctx, params, this.cached?.bind(this));
+}
 const notFound = (what: string, field: string, id: string) =>
   new Errors.MoleculerClientError(`${what} not found`, 404, "NOT_FOUND", { [field]: id });
 
@@ -83,11 +86,11 @@ export const CartPricingMixin: ServiceSchema = {
           let field = "regionId";
           if (regionId !== undefined) {
             target = regionId;
-            if (regionId !== null && !(await rulesFor(ctx, { regionId })).regionFound)
+            if (regionId !== null && !(await rulesFor.call(this, ctx, { regionId })).regionFound)
               throw notFound("Region", "regionId", regionId);
           }
           if (countryCode !== undefined) {
-            const byCountry = (await rulesFor(ctx, { country: countryCode })).region?.id ?? null;
+            const byCountry = (await rulesFor.call(this, ctx, { country: countryCode })).region?.id ?? null;
             if (regionId !== undefined && byCountry !== target)
               throw invalidField(
                 "countryCode",
@@ -97,7 +100,7 @@ export const CartPricingMixin: ServiceSchema = {
             target = byCountry;
             field = regionId === undefined ? "countryCode" : field;
           }
-          const rules: PricingRules = await rulesFor(ctx, {
+          const rules: PricingRules = await rulesFor.call(this, ctx, {
             regionId: target,
             ...(shippingOptionId ? { shippingOptionId } : {}),
           });
@@ -129,7 +132,7 @@ export const CartPricingMixin: ServiceSchema = {
         for (;;) {
           const doc: CartDoc = await this.load(userOf(ctx));
           const cart: Cart = await this.view(ctx, doc);
-          const { promotion } = await rulesFor(ctx, { code: ctx.params.code });
+          const { promotion } = await rulesFor.call(this, ctx, { code: ctx.params.code });
           const problem = promotionProblem(promotion, { ...cart, nowMs: Date.now() });
           if (problem) throw promotionRefused("code", problem);
           if (await this.saveChoices(await this.load(userOf(ctx)), { promotionCode: promotion!.code }))
@@ -155,7 +158,7 @@ export const CartPricingMixin: ServiceSchema = {
 
   methods: {
     cartRules(this: any, ctx: Context, doc: CartChoices): Promise<PricingRules> {
-      return rulesFor(ctx, {
+      return rulesFor.call(this, ctx, {
         regionId: doc.regionId ?? null,
         ...(doc.shippingOptionId ? { shippingOptionId: doc.shippingOptionId } : {}),
         ...(doc.promotionCode ? { code: doc.promotionCode } : {}),
@@ -189,7 +192,7 @@ export const CartPricingMixin: ServiceSchema = {
     async inCartCurrency(this: any, ctx: Context, userId: string, variant: CatalogVariant) {
       const doc: CartDoc = await this.load(userId);
       if (!doc.regionId) return variant;
-      const { region } = await rulesFor(ctx, { regionId: doc.regionId });
+      const { region } = await rulesFor.call(this, ctx, { regionId: doc.regionId });
       if (!region) return variant;
       const priced = inCurrency(variant, region.currency);
       if (!priced) throw priceUnavailable("variantId", region.currency);

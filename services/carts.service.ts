@@ -6,10 +6,11 @@
  * compare-and-set on a version, so concurrent changes to one cart are never lost.
  */
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
-import type { Cart, CartChoices, LineRequest, Meta } from "../contracts";
+import { PricingCacheClean, type Cart, type CartChoices, type LineRequest, type Meta } from "../contracts";
 import { DbMixin, type DbMethods, type DbVars } from "../mixins/db.mixin";
 import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
 import { CartPricingMixin, type CartPricingMethods } from "../mixins/cart-pricing.mixin";
+import { CachedReadsMixin, type CachedReadsMethods } from "../mixins/cached-reads.mixin";
 import { isDuplicateKey } from "../domain/catalog";
 import {
   MAX_QUANTITY,
@@ -36,7 +37,7 @@ const USER_ID = { $$strict: true, userId: { type: "string", min: 1, max: 100 } }
 
 type Ctx<P = Record<string, never>> = Context<P, Meta>;
 type Store = DbVars;
-interface Methods extends DbMethods, CartPricingMethods {
+interface Methods extends DbMethods, CartPricingMethods, CachedReadsMethods {
   load(userId: string): Promise<CartDoc>;
   /** Applies `change` with a compare-and-set; with an orderId, once per order (a repeat changes nothing). */
   mutate(userId: string, change: (items: CartLine[]) => CartLine[], orderId?: string): Promise<CartDoc>;
@@ -55,7 +56,12 @@ const normalized = (doc: CartDoc | null): CartDoc | null =>
 
 const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
   name: "carts",
-  mixins: [DbMixin({ collection: "carts" }), RuleErrorsMixin, CartPricingMixin],
+  mixins: [
+    DbMixin({ collection: "carts" }),
+    RuleErrorsMixin,
+    CartPricingMixin,
+    CachedReadsMixin({ event: PricingCacheClean, pattern: "pricing.**" }),
+  ],
 
   actions: {
     get: {

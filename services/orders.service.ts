@@ -14,12 +14,20 @@
  */
 import { randomUUID } from "node:crypto";
 import { Errors, type Context, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
-import { Events, type Meta, type Order, type Page, type PlaceOrderParams } from "../contracts";
+import {
+  Events,
+  PricingCacheClean,
+  type Meta,
+  type Order,
+  type Page,
+  type PlaceOrderParams,
+} from "../contracts";
 import { config } from "../lib/config";
 import { call } from "../lib/typed";
 import { DbMixin, type DbMethods, type DbVars } from "../mixins/db.mixin";
 import { OutboxMixin, type OutboxMethods } from "../mixins/outbox.mixin";
 import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
+import { CachedReadsMixin, type CachedReadsMethods } from "../mixins/cached-reads.mixin";
 import { IdempotencyKeyMixin, type IdempotencyMethods } from "../mixins/idempotency-key.mixin";
 import { OrderSagaMixin, type SagaMethods, type SagaVars } from "../mixins/order-saga.mixin";
 import { isDuplicateKey } from "../domain/catalog";
@@ -45,7 +53,7 @@ type Store = SagaVars &
   DbVars & {
     timers?: NodeJS.Timeout[];
   };
-interface Methods extends SagaMethods, IdempotencyMethods, DbMethods, OutboxMethods {
+interface Methods extends SagaMethods, IdempotencyMethods, DbMethods, OutboxMethods, CachedReadsMethods {
   /** Creates the order if it is new (this driver then holds it) and drives it to its answer. */
   checkout(
     ctx: Ctx<PlaceOrderParams>,
@@ -79,6 +87,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     RuleErrorsMixin,
     OrderSagaMixin,
     IdempotencyKeyMixin,
+    CachedReadsMixin({ event: PricingCacheClean, pattern: "pricing.**" }),
   ],
 
   actions: {
@@ -216,6 +225,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
         choices,
         country: shippingAddress.country,
         buyer: { userId },
+        cache: this.cached.bind(this),
       });
       const fromCart = !items;
       const order = newOrder({

@@ -256,6 +256,28 @@ describe("pricing over HTTP: regions, shipping options and promotions with every
       });
     });
 
+    it("should price a cart with a region's new tax rate at once (cached rules cleared on the write)", async () => {
+      const p = await product(1000, 10, { CHF: 1000 });
+      const ch = (
+        await asAdmin("POST", "/api/regions", {
+          name: "CH2",
+          currency: "CHF",
+          countries: ["LI"],
+          taxRate: 800,
+        })
+      ).body;
+      const buyer = await signup();
+      await http("PATCH", "/api/cart", { regionId: ch.id }, buyer.token);
+      const before = await http("POST", "/api/cart/items", { productId: p.id, quantity: 1 }, buyer.token);
+      expect(before.body).toMatchObject({ taxTotal: 80, total: 1080 });
+      await asAdmin("PATCH", `/api/regions/${ch.id}`, { taxRate: 810 });
+      expect((await http("GET", "/api/cart", undefined, buyer.token)).body).toMatchObject({
+        taxTotal: 81,
+        total: 1081,
+      });
+      await asAdmin("DELETE", `/api/regions/${ch.id}`);
+    });
+
     it("should take tax out of the total in a tax-inclusive region", async () => {
       const p = await product(1000, 10, { GBP: 999 });
       const buyer = await signup();
