@@ -14,7 +14,10 @@
  *   K  clustered, spread, with vs without a kafka-bridge node publishing every order event to the
  *      Kafka broker on 127.0.0.1:9092 (BENCH_KAFKA_BROKERS; skipped when unreachable); one bridge
  *      process, frozen (SIGSTOP) for the rounds without it and, when let go again, draining its
- *      backlog before the round (target: with / without >= 0.9).
+ *      backlog before the round (target: with / without >= 0.9);
+ *   P  embedded, spread, every order in a region (19 % tax, a shipping option) with a 10 %
+ *      promotion code whose use the saga counts, vs plain orders (no region), interleaved rounds in
+ *      the same run (target: priced / plain >= 0.8, orders/s and CPU per order).
  * After each phase: orders counted by the API (admin) against units sold in the catalogue.
  *
  * Every node is a real `dist/bin/node.js` process on the embedded default store (NeDB files):
@@ -22,7 +25,7 @@
  * DATA_DIR. Everything started is killed by pid at the end, also on error or SIGINT/SIGTERM.
  *
  * Environment: BENCH_SECONDS (5), BENCH_ROUNDS (3), BENCH_K_ROUNDS (6: K's pairs of rounds, each
- * pair's ratio taken and the median of those reported), BENCH_CONCURRENCY (16), BENCH_ONLY (e,c,k),
+ * pair's ratio taken and the median of those reported), BENCH_CONCURRENCY (16), BENCH_ONLY (e,c,k,p),
  * BENCH_NODE_OPTIONS (added to every node's NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
  * BENCH_KAFKA_LINGER_MS (the bridge's KAFKA_LINGER_MS; default: the project's), BENCH_BRIDGE_NICE
  * (niceness of the bridge process, default 0), BENCH_VERBOSE=1 (CPU per order of each process).
@@ -57,7 +60,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
  */
 const K_ROUNDS = Number(process.env.BENCH_K_ROUNDS ?? 6);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const ONLY = new Set((process.env.BENCH_ONLY ?? "e,c,k").split(",").map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? "e,c,k,p").split(",").map((s) => s.trim()));
 const KAFKA = process.env.BENCH_KAFKA_BROKERS ?? "127.0.0.1:9092";
 /** BENCH_BRIDGE_NICE=19 runs the bridge at low CPU priority: it catches up when checkout idles. */
 const BRIDGE_NICE = Number(process.env.BENCH_BRIDGE_NICE ?? 0);
@@ -67,14 +70,24 @@ const DEADLINE_MS = 360_000;
 const ADMIN = { email: "bench-admin@shop.test", password: "bench-admin-password" };
 const ADDRESS = { name: "Bench", line1: "1 Loop St", city: "Localhost", postalCode: "127", country: "US" };
 const NODE_JS = path.join(__dirname, "..", "bin", "node.js");
-const CHECKOUT = ["api", "users", "tokens", "products", "carts", "inventory", "orders", "payments"];
+const CHECKOUT = [
+  "api",
+  "users",
+  "tokens",
+  "products",
+  "carts",
+  "inventory",
+  "orders",
+  "payments",
+  "pricing",
+];
 const CLUSTER: Record<string, string[]> = {
   gateway: ["api"],
   identity: ["users", "tokens"],
   catalog: ["products", "carts"],
   inventory: ["inventory"],
   payments: ["payments"],
-  orders: ["orders"],
+  orders: ["orders", "pricing"],
 };
 const productId = (i: number) => `bench-${String(i).padStart(4, "0")}`;
 const HOT = "bench-hot";
@@ -216,7 +229,14 @@ function print(row: Row) {
 }
 
 /** Closed loop: each client places its next order as soon as the previous one answered. */
-async function load(name: string, base: string, tokens: string[], pick: () => string, seconds: number) {
+async function load(
+  name: string,
+  base: string,
+  tokens: string[],
+  pick: () => string,
+  seconds: number,
+  extra: Record<string, unknown> = {},
+) {
   const latencies: number[] = [];
   let errors = 0;
   let firstError = "";
@@ -231,6 +251,7 @@ async function load(name: string, base: string, tokens: string[], pick: () => st
         items: [{ productId: pick(), quantity: 1 }],
         payment: { method: "card", token: "tok_visa" },
         shippingAddress: ADDRESS,
+        ...extra,
       };
       const res = await api(base, "POST", "/api/orders", body, tokens[c % tokens.length]).catch((err) => ({
         status: 0,
@@ -317,6 +338,71 @@ async function embedded(seeded: string) {
   await consistency("E", base);
   await kill([node]);
   return ratio;
+}
+
+/** P: plain orders vs orders in a region with a shipping option and a percentage code, same node. */
+async function pricedVsPlain(seeded: string) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const node = startNode("embedded-p", CHECKOUT, {
+    DATA_DIR: tmpDir("bench-co-p-", seeded),
+    PORT: String(port),
+  });
+  await waitReady(base);
+  const tokens = await signUsers(base, CONCURRENCY);
+  const admin = (await api(base, "POST", "/api/user/login", ADMIN)).body.accessToken;
+  const region = await api(
+    base,
+    "POST",
+    "/api/regions",
+    { name: "Bench", currency: "USD", countries: ["DE"], taxRate: 1900 },
+    admin,
+  );
+  const option = await api(
+    base,
+    "POST",
+    "/api/shipping-options",
+    { name: "Std", regionId: region.body.id, amount: 495 },
+    admin,
+  );
+  const code = await api(
+    base,
+    "POST",
+    "/api/promotions",
+    { code: "BENCH10", type: "percentage", value: 10 },
+    admin,
+  );
+  if ([region, option, code].some((r) => r.status !== 201))
+    throw new Error("P: could not create the pricing rules");
+  const priced = {
+    shippingAddress: { ...ADDRESS, country: "DE" },
+    shippingOptionId: option.body.id,
+    promotionCode: "BENCH10",
+  };
+  await load("P warm-up (both)", base, tokens, spread, 1);
+  await load("P warm-up (both)", base, tokens, spread, 1, priced);
+  const plain: Row[] = [];
+  const withRules: Row[] = [];
+  for (let r = 1; r <= ROUNDS; r++) {
+    // Alternating which goes first: the store grows with every order placed.
+    const a = () => load(`P plain #${r}`, base, tokens, spread, SECONDS).then((x) => plain.push(x));
+    const b = () =>
+      load(`P region + shipping + 10 % code #${r}`, base, tokens, spread, SECONDS, priced).then((x) =>
+        withRules.push(x),
+      );
+    if (r % 2) await a().then(b);
+    else await b().then(a);
+  }
+  const used = await api(base, "GET", "/api/promotions", undefined, admin);
+  console.log(
+    `  P: BENCH10 usageCount ${used.body.rows[0].usageCount}, orders with it ${withRules.reduce((n, x) => n + x.orders, 0) + "+warm-up"}`,
+  );
+  await consistency("P", base);
+  await kill([node]);
+  return {
+    rps: median(withRules.map((x) => x.rps)) / median(plain.map((x) => x.rps)),
+    cpu: median(plain.map((x) => x.cpuUs)) / median(withRules.map((x) => x.cpuUs)),
+  };
 }
 
 async function clustered(seeded: string, withKafka: boolean) {
@@ -445,6 +531,7 @@ async function run() {
     withKafka = false;
   }
   const c = ONLY.has("c") || withKafka ? await clustered(seeded, withKafka) : {};
+  const p = ONLY.has("p") ? await pricedVsPlain(seeded) : undefined;
 
   const verdict = (r: number | undefined, target: number) =>
     r === undefined ? "-" : `${r.toFixed(2)}  (target >= ${target}: ${r >= target ? "met" : "MISSED"})`;
@@ -460,6 +547,7 @@ async function run() {
   console.log(
     `  K clustered, with / without bridge  ${verdict(c.kafka?.rps, 0.9)}   CPU ${c.kafka?.cpu.toFixed(2) ?? "-"}`,
   );
+  console.log(`  P embedded, priced / plain          ${verdict(p?.rps, 0.8)}   CPU ${verdict(p?.cpu, 0.8)}`);
 }
 
 const main = () => runBench("checkout", DEADLINE_MS, run);

@@ -3,6 +3,9 @@
  * their payload types, and the event -> Kafka topic map. Types and constants only.
  */
 
+import type { CartChoices, PricingActions, PricingTotals } from "./pricing";
+export * from "./pricing";
+
 // ---- Domain events (durable channels) ----
 
 export const Events = {
@@ -53,7 +56,18 @@ export interface EventData {
   "product.deleted": { productId: string };
   /** `variantId` is the stock id; `productId` its product when inventory knows it, else the stock id. */
   "inventory.low": { productId: string; variantId: string; available: number; threshold: number };
-  "order.placed": { orderId: string; userId: string; items: OrderLine[]; total: number; currency: string };
+  "order.placed": {
+    orderId: string;
+    userId: string;
+    items: OrderLine[];
+    total: number;
+    currency: string;
+    /** The breakdown of `total` (absent from events published before regions). */
+    subtotal?: number;
+    discountTotal?: number;
+    shippingTotal?: number;
+    taxTotal?: number;
+  };
   "order.paid": { orderId: string; userId: string; paymentId: string; total: number; currency: string };
   "order.cancelled": { orderId: string; userId: string; reason: string };
   "order.payment_failed": { orderId: string; userId: string; reason: string };
@@ -331,7 +345,7 @@ export type OrderStatus = "pending" | "confirmed" | "shipped" | "delivered" | "p
 export type PaymentStatus = "processing" | "succeeded" | "failed" | "refunded" | "voided";
 
 /** API.md `cart`. */
-export interface Cart {
+export interface Cart extends PricingTotals {
   items: CartItem[];
   subtotal: number;
   currency: string;
@@ -347,8 +361,8 @@ export interface ShippingAddress {
   country: string;
 }
 
-/** API.md `order`. */
-export interface Order {
+/** API.md `order`; `total` is what is charged. */
+export interface Order extends PricingTotals {
   id: string;
   userId: string;
   items: OrderLine[];
@@ -365,6 +379,9 @@ export interface Order {
 
 export interface PlaceOrderParams {
   items?: LineRequest[];
+  regionId?: string;
+  shippingOptionId?: string;
+  promotionCode?: string;
   payment: { method: "card"; token: string };
   shippingAddress: ShippingAddress;
 }
@@ -385,7 +402,7 @@ export interface Payment {
   updatedAt: string;
 }
 
-export interface Actions {
+export interface Actions extends PricingActions {
   "tokens.jwks": { params: Record<string, never>; result: { keys: Jwk[] } };
   "tokens.publicKeys": { params: Record<string, never>; result: { keys: PublicKeyInfo[] } };
   "tokens.issue": { params: { userId: string; role: Role }; result: TokenPair };
@@ -431,8 +448,17 @@ export interface Actions {
   "carts.updateItem": { params: { productId: string; quantity: number }; result: Cart };
   "carts.removeItem": { params: { productId: string }; result: Cart };
   "carts.clear": { params: Record<string, never>; result: null };
+  "carts.setPricing": {
+    params: { regionId?: string | null; countryCode?: string; shippingOptionId?: string | null };
+    result: Cart;
+  };
+  "carts.applyPromotion": { params: { code: string }; result: Cart };
+  "carts.removePromotion": { params: { code: string }; result: Cart };
   /** Internal: the user's cart lines as stored (the checkout prices them itself). */
-  "carts.linesOf": { params: { userId: string }; result: { items: Required<LineRequest>[] } };
+  "carts.linesOf": {
+    params: { userId: string };
+    result: { items: Required<LineRequest>[] } & CartChoices;
+  };
   /** Internal, idempotent by orderId: takes an order's quantities out of the cart it was placed from. */
   "carts.removeOrdered": {
     params: { userId: string; orderId: string; lines: LineRequest[] };

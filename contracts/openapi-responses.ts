@@ -17,6 +17,8 @@ export interface RouteDoc {
   headers?: { name: string; description: string; required?: boolean; schema: JsonSchema }[];
 }
 
+import { PRICING_ROUTE_DOCS, PRICING_SCHEMAS, PRICING_TOTALS_PROPS } from "./openapi-pricing";
+
 const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
 const page = (item: string): JsonSchema => ({
   allOf: [ref("Page"), { type: "object", properties: { rows: { type: "array", items: ref(item) } } }],
@@ -200,7 +202,13 @@ export const OPENAPI_SCHEMAS: Record<string, JsonSchema> = {
   Cart: {
     type: "object",
     required: ["items", "subtotal", "currency", "updatedAt"],
-    properties: { items: { type: "array", items: line }, subtotal: int, currency: str, updatedAt: timestamp },
+    properties: {
+      items: { type: "array", items: line },
+      subtotal: int,
+      currency: str,
+      updatedAt: timestamp,
+      ...PRICING_TOTALS_PROPS,
+    },
   },
   Order: {
     type: "object",
@@ -252,6 +260,7 @@ export const OPENAPI_SCHEMAS: Record<string, JsonSchema> = {
       },
       createdAt: timestamp,
       updatedAt: timestamp,
+      ...PRICING_TOTALS_PROPS,
     },
   },
   Delivery: {
@@ -272,6 +281,7 @@ export const OPENAPI_SCHEMAS: Record<string, JsonSchema> = {
     required: ["received", "applied"],
     properties: { received: { type: "boolean", const: true }, applied: { type: "boolean" } },
   },
+  ...PRICING_SCHEMAS,
 };
 
 /** Every route of API_ALIASES: what it answers. */
@@ -393,7 +403,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     schema: ref("Order"),
     errors: {
       402: "Payment declined; data.order has status payment_failed",
-      409: "Insufficient stock, or a concurrent request with the same Idempotency-Key",
+      409: "Insufficient stock, the promotion used up (PROMOTION_EXHAUSTED), or a concurrent request with the same Idempotency-Key",
       422: "Invalid input, an unknown product, no items and an empty cart, or an Idempotency-Key reused with another body",
     },
     headers: [
@@ -442,4 +452,5 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     ],
   },
   "GET /notifications": { summary: "Own notification deliveries", status: 200, schema: page("Delivery") },
+  ...PRICING_ROUTE_DOCS,
 };

@@ -6,9 +6,10 @@
  * of `subtotal` (checkout refuses it); a line of a deleted product is dropped. Lines stored
  * before variants (no variantId) are their product's default variant, whose id is the product's.
  */
-import type { Cart, OrderLine } from "../contracts";
+import type { Cart, CartChoices, OrderLine, PricingTotals } from "../contracts";
 import { DEFAULT_CURRENCY, commonCurrency, lineTotal, sum } from "./money";
 import { RuleError, invalidField } from "./rule-error";
+import { inCurrency } from "./pricing";
 
 export const MAX_LINES = 50;
 export const MAX_QUANTITY = 100;
@@ -25,7 +26,7 @@ export interface CartLine {
   quantity: number;
 }
 
-export interface CartDoc {
+export interface CartDoc extends CartChoices {
   /** The user's id: one cart per user. */
   _id: string;
   items: CartLine[];
@@ -45,6 +46,8 @@ export interface CatalogVariant {
   variantTitle: string;
   price: number;
   currency: string;
+  /** Its prices in other currencies (API.md "Prices"), when the catalogue gave them. */
+  prices?: Record<string, number>;
   active: boolean;
 }
 
@@ -54,7 +57,14 @@ export interface CatalogProduct {
   name: string;
   currency: string;
   active: boolean;
-  variants: { id: string; sku: string; title: string; price: number; active: boolean }[];
+  variants: {
+    id: string;
+    sku: string;
+    title: string;
+    price: number;
+    prices?: Record<string, number>;
+    active: boolean;
+  }[];
 }
 
 export function emptyCart(userId: string, now: string): CartDoc {
@@ -86,6 +96,7 @@ export function variantIn(product: CatalogProduct, variantId?: string): CatalogV
     variantTitle: only.title,
     price: only.price,
     currency: product.currency,
+    ...(only.prices ? { prices: only.prices } : {}),
     active: product.active && only.active,
   };
 }
@@ -223,6 +234,8 @@ export function notInCart(variantId: string): RuleError {
 export function refreshLines(
   items: CartLine[],
   catalogue: ReadonlyMap<string, CatalogProduct | null>,
+  /** A region's currency: each line is priced in it (a variant with no price in it is unavailable). */
+  currency?: string,
 ): { items: CartLine[]; changed: boolean; unavailable: Set<string> } {
   let changed = false;
   const unavailable = new Set<string>();
@@ -237,7 +250,8 @@ export function refreshLines(
       changed = true;
       continue;
     }
-    const v = variantIn(p, line.variantId);
+    const found = variantIn(p, line.variantId);
+    const v = found && currency ? inCurrency(found, currency) : found;
     if (!v || !v.active) {
       unavailable.add(line.variantId);
       next.push(line);
@@ -263,11 +277,14 @@ export function toOrderLine(l: Omit<CartLine, "currency">): OrderLine {
   };
 }
 
+/** A cart's lines and subtotal, before its region, shipping, promotion and tax (mixins/cart-pricing). */
+export type CartLinesView = Omit<Cart, keyof PricingTotals>;
+
 /** The cart answered: a line in `unavailable` shows `unavailable: true` and is not in `subtotal`. */
 export function cartView(
   doc: Pick<CartDoc, "items" | "updatedAt">,
   unavailable: ReadonlySet<string> = new Set(),
-): Cart {
+): CartLinesView {
   const items = doc.items.map((l) => ({ ...toOrderLine(l), unavailable: unavailable.has(l.variantId) }));
   return {
     items,

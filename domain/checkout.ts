@@ -2,7 +2,15 @@
  * Checkout rules with no broker: pricing an order from the catalogue, the stored order document,
  * the shape it is answered in, and which response an order's outcome gives.
  */
-import type { Order, OrderLine, OrderStatus, PaymentStatus, ShippingAddress, StockLevel } from "../contracts";
+import type {
+  Order,
+  OrderLine,
+  OrderStatus,
+  PaymentStatus,
+  PricingTotals,
+  ShippingAddress,
+  StockLevel,
+} from "../contracts";
 import type { StoredResponse } from "./idempotency";
 import { commonCurrency, sum } from "./money";
 import { MAX_LINES, MAX_QUANTITY, toOrderLine, type CatalogVariant } from "./cart";
@@ -22,7 +30,14 @@ export interface ResolvedLine {
   quantity: number;
 }
 
-export interface OrderDoc {
+/** An order's pricing as stored (absent on orders placed before regions: see pricingView). */
+export type OrderPricing = Omit<PricingTotals, "total"> & {
+  /** The promotion whose use the saga counts, and whose limit per customer counts this key. */
+  promotionId?: string;
+  customerKey?: string;
+};
+
+export interface OrderDoc extends Partial<OrderPricing> {
   _id: string;
   kind: "order";
   userId: string;
@@ -136,6 +151,7 @@ export function orderView(d: OrderDoc): Order {
     userId: d.userId,
     items: d.items,
     subtotal: d.subtotal,
+    ...pricingView(d),
     total: d.total,
     currency: d.currency,
     status: d.status,
@@ -144,6 +160,20 @@ export function orderView(d: OrderDoc): Order {
     history: d.history,
     createdAt: d.createdAt,
     updatedAt: d.updatedAt,
+  };
+}
+
+/** An order's pricing fields; an order placed before regions was in the default region. */
+export function pricingView(d: Partial<OrderPricing>): Omit<PricingTotals, "total"> {
+  return {
+    regionId: d.regionId ?? null,
+    promotionCode: d.promotionCode ?? null,
+    discountTotal: d.discountTotal ?? 0,
+    shippingOption: d.shippingOption ?? null,
+    shippingTotal: d.shippingTotal ?? 0,
+    taxRate: d.taxRate ?? 0,
+    taxInclusive: d.taxInclusive ?? false,
+    taxTotal: d.taxTotal ?? 0,
   };
 }
 
@@ -184,6 +214,9 @@ const TEXT = { type: "string", trim: true, min: 1, max: 200 } as const;
  */
 export const PLACE_ORDER_PARAMS = {
   $$strict: true,
+  regionId: { ...ID, optional: true },
+  shippingOptionId: { ...ID, optional: true },
+  promotionCode: { type: "string", min: 1, max: 100, optional: true },
   items: {
     type: "array",
     optional: true,

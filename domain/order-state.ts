@@ -41,13 +41,16 @@ export function transition(
 }
 
 /**
- * reserve -> charge -> commit -> clearCart -> done on the happy path; release after a declined
+ * [promotion ->] reserve -> charge -> commit -> clearCart -> done on the happy path (promotion:
+ * an order with a code counts its use first); release after a declined
  * charge; cancel (refund, then return the stock) after a cancellation. Every step is idempotent by
  * order id, so a driver that takes over after a crash simply runs the current step again.
  */
-export type SagaStep = "reserve" | "charge" | "commit" | "clearCart" | "release" | "cancel" | "done";
+export type SagaStep =
+  "promotion" | "reserve" | "charge" | "commit" | "clearCart" | "release" | "cancel" | "done";
 
 export const ACTIVE_STEPS: readonly SagaStep[] = [
+  "promotion",
   "reserve",
   "charge",
   "commit",

@@ -16,6 +16,7 @@ export const ALL_SERVICES = [
   "orders",
   "payments",
   "notifications",
+  "pricing",
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 

@@ -8,7 +8,13 @@
 import { Errors, type Context, type ServiceBroker } from "moleculer";
 import { Events, type EventEnvelope, type Payment, type ReservationLine } from "../contracts";
 import { call } from "../lib/typed";
-import { reservationLines, shortProducts, shortageData, type OrderDoc } from "../domain/checkout";
+import {
+  pricingView,
+  reservationLines,
+  shortProducts,
+  shortageData,
+  type OrderDoc,
+} from "../domain/checkout";
 import { afterCommit, resumedCharge, transition, type SagaStep } from "../domain/order-state";
 
 export type Via = Context | ServiceBroker;
@@ -26,7 +32,7 @@ export const now = () => new Date().toISOString();
 const transient = (message: string, type: string, data: object) =>
   new Errors.MoleculerRetryableError(message, 503, type, data);
 
-type ForwardStep = "reserve" | "charge" | "commit" | "clearCart";
+type ForwardStep = "promotion" | "reserve" | "charge" | "commit" | "clearCart";
 interface Step {
   /** Runs the step once and moves the order on; null when the order changed under it. */
   run(saga: Saga, via: Via, d: OrderDoc, resumed: boolean): Promise<OrderDoc | null>;
@@ -36,7 +42,34 @@ interface Step {
 
 const refund = async (via: Via, orderId: string) => call(via, "payments.refund", { orderId });
 
+/** After a refusal: done, or first give a counted promotion use back (the release step). */
+const refusedStep = (d: OrderDoc) => (d.promotionId ? "release" : "done");
+
 const STEPS: Record<ForwardStep, Step> = {
+  // Counted atomically before any stock is held: past the code's limit nothing is reserved or charged.
+  promotion: {
+    async run(saga, via, d) {
+      if (!d.promotionId) return saga.advance(d, { step: "reserve" });
+      const { counted } = await call(via, "pricing.redeem", {
+        promotionId: d.promotionId,
+        orderId: d._id,
+        customerKey: d.customerKey!,
+      });
+      if (counted) return saga.advance(d, { step: "reserve" });
+      const failure = {
+        status: 409 as const,
+        type: "PROMOTION_EXHAUSTED",
+        message: "This promotion has been used up",
+        data: { field: "promotionCode", code: d.promotionCode },
+      };
+      return saga.advance(d, { step: "done", hidden: true, failure });
+    },
+    async undo(_saga, via, d) {
+      if (d.promotionId) await call(via, "pricing.release", { orderId: d._id });
+      return {};
+    },
+  },
+
   reserve: {
     async run(saga, via, d) {
       const orderId = d._id;
@@ -54,7 +87,7 @@ const STEPS: Record<ForwardStep, Step> = {
           message: "Insufficient stock",
           data: shortageData(d.items, res.refused),
         };
-        return saga.advance(d, { step: "done", hidden: true, failure });
+        return saga.advance(d, { step: refusedStep(d), hidden: true, failure });
       }
       if (res.state === "pending")
         throw transient("Stock is still being reserved", "RESERVATION_PENDING", { orderId });
@@ -65,10 +98,14 @@ const STEPS: Record<ForwardStep, Step> = {
           message: "The checkout took too long; nothing was charged",
           data: { orderId },
         };
-        return saga.advance(d, { step: "done", hidden: true, failure });
+        return saga.advance(d, { step: refusedStep(d), hidden: true, failure });
       }
-      const { userId, items, total, currency } = d;
-      const placed = saga.newEvent(Events.orderPlaced, orderId, { orderId, userId, items, total, currency });
+      const { userId, items, total, currency, subtotal } = d;
+      const { discountTotal, shippingTotal, taxTotal } = pricingView(d);
+      const placed = saga.newEvent(Events.orderPlaced, orderId, {
+        ...{ orderId, userId, items, total, currency },
+        ...{ subtotal, discountTotal, shippingTotal, taxTotal },
+      });
       return saga.advance(d, { step: "charge" }, [placed]);
     },
     async undo(_saga, via, d) {
@@ -157,10 +194,10 @@ const STEPS: Record<ForwardStep, Step> = {
 
 /** The compensating steps: the undos each runs, newest first. */
 const COMPENSATIONS: Record<Exclude<SagaStep, ForwardStep | "done">, ForwardStep[]> = {
-  // A declined charge: the stock goes back before the 402.
-  release: ["reserve"],
-  // A cancelled order: refund first, then return the stock (sold or held).
-  cancel: ["charge", "reserve"],
+  // A declined charge (or stock refused after a code's use was counted): the stock and the use go back.
+  release: ["reserve", "promotion"],
+  // A cancelled order: refund first, then return the stock (sold or held), then the code's use.
+  cancel: ["charge", "reserve", "promotion"],
 };
 
 const isForward = (step: SagaStep): step is ForwardStep => step in STEPS;

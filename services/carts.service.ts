@@ -6,9 +6,11 @@
  * compare-and-set on a version, so concurrent changes to one cart are never lost.
  */
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
-import type { Cart, LineRequest, Meta } from "../contracts";
+import { PricingCacheClean, type Cart, type CartChoices, type LineRequest, type Meta } from "../contracts";
 import { DbMixin, type DbMethods, type DbVars } from "../mixins/db.mixin";
 import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
+import { CartPricingMixin, type CartPricingMethods } from "../mixins/cart-pricing.mixin";
+import { CachedReadsMixin, type CachedReadsMethods } from "../mixins/cached-reads.mixin";
 import { isDuplicateKey } from "../domain/catalog";
 import {
   MAX_QUANTITY,
@@ -35,7 +37,7 @@ const USER_ID = { $$strict: true, userId: { type: "string", min: 1, max: 100 } }
 
 type Ctx<P = Record<string, never>> = Context<P, Meta>;
 type Store = DbVars;
-interface Methods extends DbMethods {
+interface Methods extends DbMethods, CartPricingMethods, CachedReadsMethods {
   load(userId: string): Promise<CartDoc>;
   /** Applies `change` with a compare-and-set; with an orderId, once per order (a repeat changes nothing). */
   mutate(userId: string, change: (items: CartLine[]) => CartLine[], orderId?: string): Promise<CartDoc>;
@@ -54,7 +56,12 @@ const normalized = (doc: CartDoc | null): CartDoc | null =>
 
 const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
   name: "carts",
-  mixins: [DbMixin({ collection: "carts" }), RuleErrorsMixin],
+  mixins: [
+    DbMixin({ collection: "carts" }),
+    RuleErrorsMixin,
+    CartPricingMixin,
+    CachedReadsMixin({ event: PricingCacheClean, pattern: "pricing.**" }),
+  ],
 
   actions: {
     get: {
@@ -75,7 +82,8 @@ const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       },
       async handler(ctx: Ctx<LineRequest>): Promise<Cart> {
         const { productId, variantId, quantity } = ctx.params;
-        const variant = await resolveVariant({ productId, variantId }, catalogLookup(ctx), "", notFound);
+        const found = await resolveVariant({ productId, variantId }, catalogLookup(ctx), "", notFound);
+        const variant = await this.inCartCurrency(ctx, userOf(ctx), found);
         const doc = await this.mutate(userOf(ctx), (items) => addLine(items, variant, quantity));
         return this.view(ctx, doc);
       },
@@ -117,10 +125,11 @@ const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     linesOf: {
       visibility: "public",
       params: USER_ID,
-      async handler(ctx: Ctx<{ userId: string }>): Promise<{ items: Required<LineRequest>[] }> {
-        const doc = await this.load(ctx.params.userId);
+      async handler(ctx: Ctx<{ userId: string }>): Promise<{ items: Required<LineRequest>[] } & CartChoices> {
+        const { items, regionId, shippingOptionId, promotionCode } = await this.load(ctx.params.userId);
         return {
-          items: doc.items.map(({ productId, variantId, quantity }) => ({ productId, variantId, quantity })),
+          items: items.map(({ productId, variantId, quantity }) => ({ productId, variantId, quantity })),
+          ...{ regionId, shippingOptionId, promotionCode },
         };
       },
     },
@@ -203,21 +212,24 @@ const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       return new Map(ids.map((id, i) => [id, found[i]]));
     },
 
-    /** The cart as the catalogue describes it now; the refreshed lines are stored when they changed. */
+    /** The cart as the catalogue and pricing describe it now; refreshed lines are stored when they changed. */
     async view(ctx: Context, doc: CartDoc): Promise<Cart> {
-      const catalogue = await this.catalogue(
-        ctx,
-        doc.items.map((l) => l.productId),
-      );
-      const { items, changed, unavailable } = refreshLines(doc.items, catalogue);
-      if (!changed) return cartView(doc, unavailable);
+      const [catalogue, rules] = await Promise.all([
+        this.catalogue(
+          ctx,
+          doc.items.map((l) => l.productId),
+        ),
+        this.cartRules(ctx, doc),
+      ]);
+      const { items, changed, unavailable } = refreshLines(doc.items, catalogue, rules.region?.currency);
+      if (!changed) return this.withTotals(doc, cartView(doc, unavailable), rules);
       const updatedAt = new Date().toISOString();
       // Lost to a concurrent change: that writer stored its own view, this answer still holds.
       await this.updateOneIf(
         { _id: doc._id, version: doc.version },
         { $set: { items, version: doc.version + 1, updatedAt } },
       );
-      return cartView({ items, updatedAt }, unavailable);
+      return this.withTotals(doc, cartView({ items, updatedAt }, unavailable), rules);
     },
   },
 };

@@ -14,12 +14,20 @@
  */
 import { randomUUID } from "node:crypto";
 import { Errors, type Context, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
-import { Events, type Meta, type Order, type Page, type PlaceOrderParams } from "../contracts";
+import {
+  Events,
+  PricingCacheClean,
+  type Meta,
+  type Order,
+  type Page,
+  type PlaceOrderParams,
+} from "../contracts";
 import { config } from "../lib/config";
 import { call } from "../lib/typed";
 import { DbMixin, type DbMethods, type DbVars } from "../mixins/db.mixin";
 import { OutboxMixin, type OutboxMethods } from "../mixins/outbox.mixin";
 import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
+import { CachedReadsMixin, type CachedReadsMethods } from "../mixins/cached-reads.mixin";
 import { IdempotencyKeyMixin, type IdempotencyMethods } from "../mixins/idempotency-key.mixin";
 import { OrderSagaMixin, type SagaMethods, type SagaVars } from "../mixins/order-saga.mixin";
 import { isDuplicateKey } from "../domain/catalog";
@@ -32,11 +40,11 @@ import {
   newOrder,
   orderView,
   outcome,
-  priceLines,
   type OrderDoc,
 } from "../domain/checkout";
 import { invalidField } from "../domain/rule-error";
 import { resolveOrderLines } from "../lib/catalog-lookup";
+import { priceOrder } from "../lib/order-pricing";
 
 const ID = { type: "string", min: 1, max: 100 } as const;
 
@@ -45,7 +53,7 @@ type Store = SagaVars &
   DbVars & {
     timers?: NodeJS.Timeout[];
   };
-interface Methods extends SagaMethods, IdempotencyMethods, DbMethods, OutboxMethods {
+interface Methods extends SagaMethods, IdempotencyMethods, DbMethods, OutboxMethods, CachedReadsMethods {
   /** Creates the order if it is new (this driver then holds it) and drives it to its answer. */
   checkout(
     ctx: Ctx<PlaceOrderParams>,
@@ -79,6 +87,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     RuleErrorsMixin,
     OrderSagaMixin,
     IdempotencyKeyMixin,
+    CachedReadsMixin({ event: PricingCacheClean, pattern: "pricing.**" }),
   ],
 
   actions: {
@@ -202,15 +211,24 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     },
 
     async draft(ctx: Ctx<PlaceOrderParams>, orderId: string): Promise<OrderDoc> {
-      const { items, payment, shippingAddress } = ctx.params;
+      const { items, payment, shippingAddress, regionId, shippingOptionId, promotionCode } = ctx.params;
       const userId = ctx.meta.user!.id;
       const field = items ? "items" : "cart";
-      const asked = items ?? (await call(ctx, "carts.linesOf", { userId })).items;
+      const cart = items ? { items, regionId: null } : await call(ctx, "carts.linesOf", { userId });
+      const asked = cart.items;
       if (!asked.length) throw invalidField("items", "cartEmpty", "No items given and the cart is empty");
       const resolved = await resolveOrderLines(ctx, asked, field);
-      const priced = priceLines(mergeResolved(resolved), field);
+      const given = { regionId, shippingOptionId, promotionCode };
+      const choices = { ...cart, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v)) };
+      const { priced, pricing, total } = await priceOrder(ctx, mergeResolved(resolved), {
+        field,
+        choices,
+        country: shippingAddress.country,
+        buyer: { userId },
+        cache: this.cached.bind(this),
+      });
       const fromCart = !items;
-      return newOrder({
+      const order = newOrder({
         id: orderId,
         userId,
         priced,
@@ -221,6 +239,8 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
         leaseMs: this.leaseMs,
         leaseOwner: randomUUID(),
       });
+      // With a code, its use is counted first (saga step "promotion"), before any stock is held.
+      return { ...order, ...pricing, total, step: pricing.promotionId ? "promotion" : order.step };
     },
 
     answer(ctx: Ctx<unknown>, res: StoredResponse): Order {

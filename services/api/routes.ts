@@ -33,6 +33,21 @@ export const API_ALIASES: Record<string, string> = {
   "PATCH /orders/:id/status": "orders.setStatus",
   "POST /payments/webhook": "payments.webhook",
   "GET /notifications": "notifications.list",
+  "GET /regions": "pricing.listRegions",
+  "POST /regions": "pricing.createRegion",
+  "PATCH /regions/:id": "pricing.updateRegion",
+  "DELETE /regions/:id": "pricing.removeRegion",
+  "GET /shipping-options": "pricing.listShippingOptions",
+  "POST /shipping-options": "pricing.createShippingOption",
+  "PATCH /shipping-options/:id": "pricing.updateShippingOption",
+  "DELETE /shipping-options/:id": "pricing.removeShippingOption",
+  "GET /promotions": "pricing.listPromotions",
+  "POST /promotions": "pricing.createPromotion",
+  "PATCH /promotions/:id": "pricing.updatePromotion",
+  "DELETE /promotions/:id": "pricing.removePromotion",
+  "PATCH /cart": "carts.setPricing",
+  "POST /cart/promotions": "carts.applyPromotion",
+  "DELETE /cart/promotions/:code": "carts.removePromotion",
 };
 
 /** The API's own documentation (not services: readiness does not wait for them). */

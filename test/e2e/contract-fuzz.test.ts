@@ -83,7 +83,7 @@ describeE2E("contract fuzzing with Schemathesis", () => {
       try {
         await cluster.add("gateway", ["api"]);
         await cluster.add("identity", ["users", "tokens"]);
-        await cluster.add("catalog", ["products", "inventory"]);
+        await cluster.add("catalog", ["products", "inventory", "pricing"]);
         await cluster.add("checkout", ["carts", "orders", "payments", "notifications"]);
         await cluster.waitReady(90_000);
         await expectNothingFound(cluster.baseUrl, () => cluster.logs());

@@ -88,7 +88,7 @@ describeE2E("faults during 500 keyed orders: kills, a Kafka outage and an SMTP o
 
   beforeAll(async () => {
     cluster = new Cluster(common);
-    nodes.gateway = await cluster.add("gateway", ["api", "users", "tokens", "products", "carts"], {
+    nodes.gateway = await cluster.add("gateway", ["api", "users", "tokens", "products", "carts", "pricing"], {
       ADMIN_EMAIL: ADMIN.email,
       ADMIN_PASSWORD: ADMIN.password,
     });

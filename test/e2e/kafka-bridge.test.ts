@@ -231,6 +231,7 @@ describeE2E("the Kafka bridge on its own node, against the real Kafka 4 broker",
       items: order.items,
       total: order.total,
       currency: order.currency,
+      ...{ subtotal: order.subtotal, discountTotal: 0, shippingTotal: 0, taxTotal: 0 },
     });
     const recPaid = await check("order_paid", order.id, "order.paid", {
       orderId: order.id,
