@@ -3,12 +3,14 @@
  * product's name and the variant's sku, title and unit price; every read refreshes them from the
  * catalogue (products.get, cached until a product or its stock changes), so a new price, an
  * inactive variant (the line shows `unavailable`) or a deleted product shows at once. Writes are
- * compare-and-set on a version, so concurrent changes to one cart are never lost.
+ * compare-and-set on a version, so concurrent changes to one cart are never lost. Guest carts
+ * (X-Cart-Token) and their merge on sign-in are in mixins/guest-carts.mixin.ts.
  */
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { Cart, LineRequest, Meta } from "../contracts";
 import { DbMixin, type DbMethods, type DbVars } from "../mixins/db.mixin";
 import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
+import { GuestCartsMixin, type GuestCartMethods } from "../mixins/guest-carts.mixin";
 import { isDuplicateKey } from "../domain/catalog";
 import {
   MAX_QUANTITY,
@@ -35,7 +37,7 @@ const USER_ID = { $$strict: true, userId: { type: "string", min: 1, max: 100 } }
 
 type Ctx<P = Record<string, never>> = Context<P, Meta>;
 type Store = DbVars;
-interface Methods extends DbMethods {
+interface Methods extends DbMethods, GuestCartMethods {
   load(userId: string): Promise<CartDoc>;
   /** Applies `change` with a compare-and-set; with an orderId, once per order (a repeat changes nothing). */
   mutate(userId: string, change: (items: CartLine[]) => CartLine[], orderId?: string): Promise<CartDoc>;
@@ -43,7 +45,6 @@ interface Methods extends DbMethods {
   view(ctx: Context, doc: CartDoc): Promise<Cart>;
 }
 
-const userOf = (ctx: Ctx<unknown>) => ctx.meta.user!.id;
 const notFound = (field: "productId" | "variantId", id: string) =>
   new RuleError(404, "NOT_FOUND", field === "productId" ? "Product not found" : "Variant not found", {
     [field]: id,
@@ -54,19 +55,21 @@ const normalized = (doc: CartDoc | null): CartDoc | null =>
 
 const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
   name: "carts",
-  mixins: [DbMixin({ collection: "carts" }), RuleErrorsMixin],
+  mixins: [DbMixin({ collection: "carts" }), RuleErrorsMixin, GuestCartsMixin],
 
   actions: {
     get: {
       auth: "required",
+      guest: "cart",
       params: { $$strict: true },
       async handler(ctx: Ctx): Promise<Cart> {
-        return this.view(ctx, await this.load(userOf(ctx)));
+        return this.view(ctx, await this.load(await this.cartIdOf(ctx)));
       },
     },
 
     addItem: {
       auth: "required",
+      guest: "cart",
       params: {
         $$strict: true,
         productId: { ...PRODUCT_ID, optional: true },
@@ -76,39 +79,42 @@ const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       async handler(ctx: Ctx<LineRequest>): Promise<Cart> {
         const { productId, variantId, quantity } = ctx.params;
         const variant = await resolveVariant({ productId, variantId }, catalogLookup(ctx), "", notFound);
-        const doc = await this.mutate(userOf(ctx), (items) => addLine(items, variant, quantity));
+        const doc = await this.mutate(await this.cartIdOf(ctx), (items) => addLine(items, variant, quantity));
         return this.view(ctx, doc);
       },
     },
 
     updateItem: {
       auth: "required",
+      guest: "cart",
       params: { $$strict: true, productId: PRODUCT_ID, quantity: { ...QUANTITY, min: 0 } },
       async handler(ctx: Ctx<{ productId: string; quantity: number }>): Promise<Cart> {
         const { productId, quantity } = ctx.params;
         return this.view(
           ctx,
-          await this.mutate(userOf(ctx), (items) => setQuantity(items, productId, quantity)),
+          await this.mutate(await this.cartIdOf(ctx), (items) => setQuantity(items, productId, quantity)),
         );
       },
     },
 
     removeItem: {
       auth: "required",
+      guest: "cart",
       params: { $$strict: true, productId: PRODUCT_ID },
       async handler(ctx: Ctx<{ productId: string }>): Promise<Cart> {
         return this.view(
           ctx,
-          await this.mutate(userOf(ctx), (items) => removeLine(items, ctx.params.productId)),
+          await this.mutate(await this.cartIdOf(ctx), (items) => removeLine(items, ctx.params.productId)),
         );
       },
     },
 
     clear: {
       auth: "required",
+      guest: "cart",
       params: { $$strict: true },
       async handler(ctx: Ctx): Promise<null> {
-        await this.mutate(userOf(ctx), () => []);
+        await this.mutate(await this.cartIdOf(ctx), () => []);
         ctx.meta.$statusCode = 204;
         return null;
       },

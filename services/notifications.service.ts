@@ -32,6 +32,11 @@ import { StopAware } from "../lib/stop-aware";
 import { call } from "../lib/typed";
 import { createMessaging, type Email, type Messaging, type Sms } from "../lib/messaging";
 import { DbMixin } from "../mixins/db.mixin";
+import {
+  ERASURE_CHANNELS,
+  NotificationContactsMixin,
+  type ContactMethods,
+} from "../mixins/notification-contacts.mixin";
 
 const DELIVERIES = "notifications.deliveries.total";
 /**
@@ -57,7 +62,7 @@ interface Vars {
   /** Messages being handled, which `stopped` waits for (their leases are given back first). */
   inFlight: Set<Promise<void>>;
 }
-interface Methods {
+interface Methods extends ContactMethods {
   notify(evt: EventEnvelope, raw?: InFlightMessage): Promise<void>;
   deliver(evt: EventEnvelope, userId: string, p: Planned, raw?: InFlightMessage): Promise<Outcome>;
   attempt(evt: EventEnvelope, p: Planned, held: Held): Promise<Outcome>;
@@ -86,6 +91,7 @@ const NotificationsService: ServiceSchema<ServiceSettingSchema, Methods, Vars> &
         { fields: { userId: 1, createdAt: -1 } },
       ],
     }),
+    NotificationContactsMixin,
   ],
   actions: {
     list: {
@@ -112,40 +118,40 @@ const NotificationsService: ServiceSchema<ServiceSettingSchema, Methods, Vars> &
       },
     },
   },
-  channels: Object.fromEntries(
-    [Events.userRegistered, Events.orderPlaced, Events.orderPaymentFailed, Events.orderCancelled].map(
-      (event) => [
-        event,
-        {
-          group: "notifications",
-          // A message waiting out a retry must not hold up the others.
-          maxInFlight: 10,
-          nats: { consumerOptions: { config: { ack_wait: ACK_WAIT_MS * 1_000_000 } } },
-          async handler(ctx, raw) {
-            const run = this.notify(ctx.params, raw);
-            this.inFlight.add(run);
-            try {
-              await run;
-            } finally {
-              this.inFlight.delete(run);
-            }
+  channels: {
+    ...ERASURE_CHANNELS,
+    ...Object.fromEntries(
+      [Events.userRegistered, Events.orderPlaced, Events.orderPaymentFailed, Events.orderCancelled].map(
+        (event) => [
+          event,
+          {
+            group: "notifications",
+            // A message waiting out a retry must not hold up the others.
+            maxInFlight: 10,
+            nats: { consumerOptions: { config: { ack_wait: ACK_WAIT_MS * 1_000_000 } } },
+            async handler(ctx, raw) {
+              const run = this.notify(ctx.params, raw);
+              this.inFlight.add(run);
+              try {
+                await run;
+              } finally {
+                this.inFlight.delete(run);
+              }
+            },
           },
-        },
-      ],
+        ],
+      ),
     ),
-  ),
+  },
   methods: {
     async notify(evt, raw) {
       if (this.shutdown.stopping) return void raw?.nak?.();
       const data: any = evt.data;
-      const user: UserContact | null = await call(this.broker, "users.contact", { id: data.userId }).catch(
-        (err: any) => {
-          if (err?.code === 404) return null;
-          throw err;
-        },
-      );
+      const user: UserContact | null = await this.contactOf(data);
       if (!user)
-        return this.logger.warn(`${evt.type} ${evt.eventId}: user ${data.userId} not found; nothing sent.`);
+        return this.logger.warn(
+          `${evt.type} ${evt.eventId}: recipient ${data.userId ?? `of order ${data.orderId}`} not found; nothing sent.`,
+        );
       const outcomes: Outcome[] = [];
       for (const p of planDeliveries(evt, user)) outcomes.push(await this.deliver(evt, user.id, p, raw));
       const later = outcomes.filter((o): o is Outcome & { kind: "later" } => o.kind === "later");

@@ -22,6 +22,7 @@ import { OutboxMixin, type OutboxMethods } from "../mixins/outbox.mixin";
 import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
 import { IdempotencyKeyMixin, type IdempotencyMethods } from "../mixins/idempotency-key.mixin";
 import { OrderSagaMixin, type SagaMethods, type SagaVars } from "../mixins/order-saga.mixin";
+import { GuestOrdersMixin, type GuestOrderMethods } from "../mixins/guest-orders.mixin";
 import { isDuplicateKey } from "../domain/catalog";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, pageWindow, totalPages } from "../domain/paging";
 import { transition } from "../domain/order-state";
@@ -45,7 +46,7 @@ type Store = SagaVars &
   DbVars & {
     timers?: NodeJS.Timeout[];
   };
-interface Methods extends SagaMethods, IdempotencyMethods, DbMethods, OutboxMethods {
+interface Methods extends SagaMethods, IdempotencyMethods, DbMethods, OutboxMethods, GuestOrderMethods {
   /** Creates the order if it is new (this driver then holds it) and drives it to its answer. */
   checkout(
     ctx: Ctx<PlaceOrderParams>,
@@ -79,15 +80,18 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     RuleErrorsMixin,
     OrderSagaMixin,
     IdempotencyKeyMixin,
+    GuestOrdersMixin,
   ],
 
   actions: {
     place: {
       auth: "required",
+      guest: "cart",
       // Not retried by the broker: only an Idempotency-Key makes a second attempt safe.
       retryPolicy: { enabled: false },
       params: PLACE_ORDER_PARAMS,
       async handler(ctx: Ctx<PlaceOrderParams>): Promise<Order> {
+        this.checkGuestHeaders(ctx);
         const key = ctx.meta.idempotencyKey;
         const res =
           key === undefined ? await this.checkout(ctx, randomUUID(), false) : await this.placeOnce(ctx, key);
@@ -97,6 +101,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
 
     get: {
       auth: "required",
+      guest: "order",
       params: { $$strict: true, id: ID },
       async handler(ctx: Ctx<{ id: string }>): Promise<Order> {
         return orderView(await this.own(ctx, ctx.params.id));
@@ -127,13 +132,14 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
 
     cancel: {
       auth: "required",
+      guest: "order",
       params: { $$strict: true, id: ID },
       async handler(ctx: Ctx<{ id: string }>): Promise<Order> {
-        const user = ctx.meta.user!;
         for (;;) {
           const d = await this.own(ctx, ctx.params.id);
           const at = new Date();
-          const reason = d.userId === user.id ? "cancelled_by_customer" : "cancelled_by_admin";
+          const reason =
+            d.userId === (ctx.meta.user?.id ?? null) ? "cancelled_by_customer" : "cancelled_by_admin";
           const evt = this.newEvent(Events.orderCancelled, d._id, {
             orderId: d._id,
             userId: d.userId,
@@ -202,15 +208,17 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     },
 
     async draft(ctx: Ctx<PlaceOrderParams>, orderId: string): Promise<OrderDoc> {
-      const { items, payment, shippingAddress } = ctx.params;
-      const userId = ctx.meta.user!.id;
+      const { items, payment } = ctx.params;
+      const buyer = await this.buyerOf(ctx);
+      const { userId, shippingAddress } = buyer;
       const field = items ? "items" : "cart";
-      const asked = items ?? (await call(ctx, "carts.linesOf", { userId })).items;
+      const asked =
+        items ?? buyer.cartItems ?? (await call(ctx, "carts.linesOf", { userId: buyer.cartId })).items;
       if (!asked.length) throw invalidField("items", "cartEmpty", "No items given and the cart is empty");
       const resolved = await resolveOrderLines(ctx, asked, field);
       const priced = priceLines(mergeResolved(resolved), field);
       const fromCart = !items;
-      return newOrder({
+      const order = newOrder({
         id: orderId,
         userId,
         priced,
@@ -221,22 +229,25 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
         leaseMs: this.leaseMs,
         leaseOwner: randomUUID(),
       });
+      return { ...order, ...this.guestFields(ctx, buyer, orderId) };
     },
 
     answer(ctx: Ctx<unknown>, res: StoredResponse): Order {
       if (res.status !== 201)
         throw new Errors.MoleculerClientError(res.error.message, res.status, res.error.type, res.error.data);
-      const order = res.body as Order;
+      const order = this.withOrderToken(ctx, res.body as Order);
       ctx.meta.$statusCode = 201;
       ctx.meta.$location = `/api/orders/${order.id}`;
       return order;
     },
 
-    /** The order if the caller may see it: its owner, or an admin. Anything else is a 404. */
+    /** The order if the caller may see it: its owner, an admin, or a guest with its order token. Anything else is a 404. */
     async own(ctx: Ctx<unknown>, id: string): Promise<OrderDoc> {
-      const user = ctx.meta.user!;
+      this.checkGuestHeaders(ctx);
+      const user = ctx.meta.user;
       const d: OrderDoc | null = await this.adapter.findById(id);
-      if (!d || d.kind !== "order" || d.hidden || (user.role !== "admin" && d.userId !== user.id))
+      if (!d || d.kind !== "order" || d.hidden) throw notFound(id);
+      if (user ? user.role !== "admin" && d.userId !== user.id : !this.guestMayRead(ctx, d))
         throw notFound(id);
       return d;
     },
