@@ -29,7 +29,6 @@ import { publish } from "../lib/channels";
 import { DeliveryLeases, type Held, type InFlightMessage } from "../lib/delivery-lease";
 import { renderMessage } from "../lib/notification-templates";
 import { StopAware } from "../lib/stop-aware";
-import { call } from "../lib/typed";
 import { createMessaging, type Email, type Messaging, type Sms } from "../lib/messaging";
 import { DbMixin } from "../mixins/db.mixin";
 import {
