@@ -27,7 +27,7 @@ const KEY_MAX_AGE_MS = 5 * 60_000;
 const MINUTE = 60_000;
 const LOGIN_WINDOW_MS = 15 * MINUTE;
 /** Actions under the per-client AUTH_RATE_LIMIT_PER_MINUTE: the ones that guess or spend passwords. */
-const AUTH_THROTTLED = new Set(["users.signup", "users.login"]);
+const AUTH_THROTTLED = new Set(["users.signup", "users.login", "users.deleteMe"]);
 const LOGIN_ACTION = "users.login";
 /** Guest carts are free to make: their creation has its own per-client limit. */
 const GUEST_CART_CREATE = "carts.create";

@@ -142,6 +142,28 @@ describe("guest carts, guest checkout, addresses and personal data, every servic
       expect((await http("GET", "/api/cart")).status).toBe(401);
     });
 
+    it("should refuse a token whose cart was unused past GUEST_CART_TTL_DAYS (30), and merge nothing from it", async () => {
+      const cartToken = await newCart();
+      const p = await product(100, 10);
+      await add({ cartToken }, p.id, 1);
+      const carts = broker.getLocalService("carts") as any;
+      const idle = Date.now() - 30 * 86_400_000 - 60_000;
+      await carts.updateOneIf({ _id: guestCartId(cartToken) }, { $set: { lastUsedAtMs: idle } });
+      expect((await http("GET", "/api/cart", undefined, undefined, asGuest(cartToken))).status).toBe(401);
+      const user = await signup({ cartToken });
+      expect((await http("GET", "/api/cart", undefined, user.token)).body.items).toEqual([]);
+    });
+
+    it("should keep a cart in use alive: a read records its use", async () => {
+      const cartToken = await newCart();
+      const carts = broker.getLocalService("carts") as any;
+      const nearlyIdle = Date.now() - 30 * 86_400_000 + 60_000;
+      await carts.updateOneIf({ _id: guestCartId(cartToken) }, { $set: { lastUsedAtMs: nearlyIdle } });
+      expect((await http("GET", "/api/cart", undefined, undefined, asGuest(cartToken))).status).toBe(200);
+      const doc = await carts.adapter.findById(guestCartId(cartToken));
+      expect(doc.lastUsedAtMs).toBeGreaterThan(Date.now() - 60_000);
+    });
+
     it("should use the user's cart when a bearer and a cart token come together, never the guest's", async () => {
       const user = await signup();
       const cartToken = await newCart();
