@@ -117,31 +117,28 @@ const NotificationsService: ServiceSchema<ServiceSettingSchema, Methods, Vars> &
       },
     },
   },
-  channels: {
-    ...ERASURE_CHANNELS,
-    ...Object.fromEntries(
-      [Events.userRegistered, Events.orderPlaced, Events.orderPaymentFailed, Events.orderCancelled].map(
-        (event) => [
-          event,
-          {
-            group: "notifications",
-            // A message waiting out a retry must not hold up the others.
-            maxInFlight: 10,
-            nats: { consumerOptions: { config: { ack_wait: ACK_WAIT_MS * 1_000_000 } } },
-            async handler(ctx, raw) {
-              const run = this.notify(ctx.params, raw);
-              this.inFlight.add(run);
-              try {
-                await run;
-              } finally {
-                this.inFlight.delete(run);
-              }
-            },
+  channels: Object.fromEntries(
+    [Events.userRegistered, Events.orderPlaced, Events.orderPaymentFailed, Events.orderCancelled].map(
+      (event) => [
+        event,
+        {
+          group: "notifications",
+          // A message waiting out a retry must not hold up the others.
+          maxInFlight: 10,
+          nats: { consumerOptions: { config: { ack_wait: ACK_WAIT_MS * 1_000_000 } } },
+          async handler(ctx, raw) {
+            const run = this.notify(ctx.params, raw);
+            this.inFlight.add(run);
+            try {
+              await run;
+            } finally {
+              this.inFlight.delete(run);
+            }
           },
-        ],
-      ),
+        },
+      ],
     ),
-  },
+  ),
   methods: {
     async notify(evt, raw) {
       if (this.shutdown.stopping) return void raw?.nak?.();
@@ -290,5 +287,8 @@ const NotificationsService: ServiceSchema<ServiceSettingSchema, Methods, Vars> &
     this.messaging.close();
   },
 };
+
+// Erasure beside the notifying channels (a mixin's `channels` would be replaced by the service's).
+Object.assign(NotificationsService.channels, ERASURE_CHANNELS);
 
 export default NotificationsService;
