@@ -2,6 +2,14 @@
  * The only module services share: action names with their param/result types, event names with
  * their payload types, and the event -> Kafka topic map. Types and constants only.
  */
+import type {
+  Address,
+  AddressInput,
+  CartLines,
+  GuestCartCreated,
+  GuestContact,
+  PersonalData,
+} from "./guests";
 
 import type { CartChoices, PricingActions, PricingTotals } from "./pricing";
 export * from "./pricing";
@@ -21,6 +29,7 @@ export const Events = {
   paymentSucceeded: "payment.succeeded",
   paymentFailed: "payment.failed",
   paymentRefunded: "payment.refunded",
+  userDeleted: "user.deleted",
 } as const;
 export type EventName = (typeof Events)[keyof typeof Events];
 
@@ -58,7 +67,7 @@ export interface EventData {
   "inventory.low": { productId: string; variantId: string; available: number; threshold: number };
   "order.placed": {
     orderId: string;
-    userId: string;
+    userId: string | null;
     items: OrderLine[];
     total: number;
     currency: string;
@@ -68,12 +77,20 @@ export interface EventData {
     shippingTotal?: number;
     taxTotal?: number;
   };
-  "order.paid": { orderId: string; userId: string; paymentId: string; total: number; currency: string };
-  "order.cancelled": { orderId: string; userId: string; reason: string };
-  "order.payment_failed": { orderId: string; userId: string; reason: string };
+  "order.paid": {
+    orderId: string;
+    userId: string | null;
+    paymentId: string;
+    total: number;
+    currency: string;
+  };
+  "order.cancelled": { orderId: string; userId: string | null; reason: string };
+  "order.payment_failed": { orderId: string; userId: string | null; reason: string };
   "payment.succeeded": { paymentId: string; orderId: string; amount: number; currency: string };
   "payment.failed": { paymentId: string; orderId: string; reason: string };
   "payment.refunded": { paymentId: string; orderId: string; amount: number; currency: string };
+  /** The user erased its personal data: consumers erase theirs (only the id travels). */
+  "user.deleted": { userId: string };
 }
 
 export interface ProductEventData {
@@ -111,6 +128,7 @@ export const KafkaTopics: Record<EventName, string | null> = {
   "payment.succeeded": null,
   "payment.failed": null,
   "payment.refunded": null,
+  "user.deleted": "user_deleted",
 };
 
 // ---- Actions ----
@@ -134,6 +152,9 @@ export interface Meta {
   idempotencyKey?: string;
   /** POST /api/payments/webhook: the raw body (base64) and its `Payment-Signature` header. */
   webhook?: { rawBody: string; signature?: string };
+  /** A guest's X-Cart-Token / X-Order-Token, passed on by the gateway only when no bearer came. */
+  cartToken?: string;
+  orderToken?: string;
 }
 
 export interface Jwk {
@@ -364,7 +385,12 @@ export interface ShippingAddress {
 /** API.md `order`; `total` is what is charged. */
 export interface Order extends PricingTotals {
   id: string;
-  userId: string;
+  /** null for a guest's order. */
+  userId: string | null;
+  /** A guest order's buyer address. */
+  email?: string;
+  /** Only in the 201 of a guest checkout (and its Idempotency-Key replay). */
+  orderToken?: string;
   items: OrderLine[];
   subtotal: number;
   total: number;
@@ -383,7 +409,11 @@ export interface PlaceOrderParams {
   shippingOptionId?: string;
   promotionCode?: string;
   payment: { method: "card"; token: string };
-  shippingAddress: ShippingAddress;
+  /** One of shippingAddress, shippingAddressId, or (signed in) the default address. */
+  shippingAddress?: ShippingAddress;
+  shippingAddressId?: string;
+  /** Required for a guest. */
+  email?: string;
 }
 
 export interface Payment {
@@ -410,10 +440,13 @@ export interface Actions extends PricingActions {
   "tokens.revoke": { params: { refreshToken: string }; result: null };
   "tokens.verify": { params: { token: string }; result: AuthUser };
   "users.signup": {
-    params: { email: string; password: string; name: string; phone?: string };
+    params: { email: string; password: string; name: string; phone?: string; cartToken?: string };
     result: { user: PublicUser } & TokenPair;
   };
-  "users.login": { params: { email: string; password: string }; result: { user: PublicUser } & TokenPair };
+  "users.login": {
+    params: { email: string; password: string; cartToken?: string };
+    result: { user: PublicUser } & TokenPair;
+  };
   "users.me": { params: Record<string, never>; result: PublicUser };
   "users.updateMe": {
     params: { name?: string; phone?: string | null; notifications?: Partial<NotificationPrefs> };
@@ -421,6 +454,23 @@ export interface Actions extends PricingActions {
   };
   "users.list": { params: { page?: number; pageSize?: number }; result: Page<PublicUser> };
   "users.contact": { params: { id: string }; result: UserContact };
+  "users.addresses": { params: Record<string, never>; result: { rows: Address[] } };
+  "users.addAddress": { params: AddressInput; result: Address };
+  "users.updateAddress": { params: Partial<AddressInput> & { id: string }; result: Address };
+  "users.removeAddress": { params: { id: string }; result: null };
+  /** Internal: the address an order of this user ships to (the one named, else the default). */
+  "users.shippingAddress": { params: { userId: string; addressId?: string }; result: ShippingAddress | null };
+  "users.exportMe": { params: Record<string, never>; result: PersonalData };
+  "users.deleteMe": { params: { password: string }; result: null };
+  "tokens.revokeUser": { params: { userId: string }; result: { revoked: number } };
+  "carts.create": { params: Record<string, never>; result: GuestCartCreated };
+  /** Internal: merges the guest cart into the user's, once; false when there was nothing to merge. */
+  "carts.merge": { params: { userId: string; cartToken: string }; result: { merged: boolean } };
+  /** Internal: the lines of the caller's cart (a guest's from ctx.meta.cartToken; 401 when unusable). */
+  "carts.callerLines": { params: Record<string, never>; result: CartLines };
+  "orders.guestContact": { params: { orderId: string }; result: GuestContact };
+  "orders.personalData": { params: { userId: string }; result: { orders: Order[] } };
+  "notifications.personalData": { params: { userId: string }; result: { notifications: Delivery[] } };
   "notifications.list": { params: { page?: number; pageSize?: number }; result: Page<Delivery> };
   "products.list": { params: ProductListParams; result: Page<Product> };
   "products.get": { params: { id: string }; result: Product };
@@ -483,6 +533,8 @@ export interface Actions extends PricingActions {
   };
 }
 export type ActionName = keyof Actions;
+
+export * from "./guests";
 
 /** Every DB-backed service answers `<name>.health` for the gateway's readiness check. */
 export const HEALTH_ACTION = "health";

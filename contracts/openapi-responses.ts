@@ -228,7 +228,13 @@ export const OPENAPI_SCHEMAS: Record<string, JsonSchema> = {
     ],
     properties: {
       id: str,
-      userId: str,
+      userId: { type: ["string", "null"], description: "null for a guest's order" },
+      email: { type: "string", description: "A guest order's buyer address" },
+      orderToken: {
+        type: "string",
+        description:
+          "Only in the 201 of a guest checkout (and its Idempotency-Key replay): the X-Order-Token",
+      },
       items: { type: "array", items: line },
       subtotal: int,
       total: int,
@@ -247,7 +253,8 @@ export const OPENAPI_SCHEMAS: Record<string, JsonSchema> = {
       },
       shippingAddress: {
         type: "object",
-        required: ["name", "line1", "city", "postalCode", "country"],
+        // An erased user's orders keep only the country.
+        required: ["country"],
         properties: { name: str, line1: str, line2: str, city: str, postalCode: str, country: str },
       },
       history: {
@@ -454,3 +461,110 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   "GET /notifications": { summary: "Own notification deliveries", status: 200, schema: page("Delivery") },
   ...PRICING_ROUTE_DOCS,
 };
+
+// ---- Guest carts, guest checkout, addresses, personal data ----
+
+const addressFields = {
+  id: str,
+  name: str,
+  line1: str,
+  line2: str,
+  city: str,
+  postalCode: str,
+  country: str,
+  phone: str,
+  isDefault: { type: "boolean" },
+};
+Object.assign(OPENAPI_SCHEMAS, {
+  Address: {
+    type: "object",
+    required: ["id", "name", "line1", "city", "postalCode", "country", "isDefault"],
+    properties: addressFields,
+  },
+  GuestCart: {
+    type: "object",
+    required: ["cartToken", "cart"],
+    properties: {
+      cartToken: { type: "string", description: "Send it as X-Cart-Token; shown only here" },
+      cart: ref("Cart"),
+    },
+  },
+  PersonalData: {
+    type: "object",
+    required: ["user", "addresses", "orders", "notifications"],
+    properties: {
+      user: ref("User"),
+      addresses: { type: "array", items: ref("Address") },
+      orders: { type: "array", items: ref("Order") },
+      notifications: { type: "array", items: ref("Delivery") },
+    },
+  },
+});
+
+const cartTokenHeader = {
+  name: "X-Cart-Token",
+  description: "A guest cart's token (POST /api/carts), in place of a bearer token; the bearer wins",
+  schema: { type: "string", pattern: "^gc_[A-Za-z0-9_-]{43}$" },
+};
+const orderTokenHeader = {
+  name: "X-Order-Token",
+  description: "A guest order's token (its 201), in place of a bearer token",
+  schema: { type: "string", pattern: "^go_[A-Za-z0-9_-]{43}$" },
+};
+const withHeader = (route: string, header: RouteDoc["headers"] & object) =>
+  (ROUTE_DOCS[route].headers = [...(ROUTE_DOCS[route].headers ?? []), ...header]);
+for (const route of [
+  "GET /cart",
+  "POST /cart/items",
+  "PATCH /cart/items/:productId",
+  "DELETE /cart/items/:productId",
+  "DELETE /cart",
+  "POST /orders",
+])
+  withHeader(route, [cartTokenHeader]);
+for (const route of ["GET /orders/:id", "POST /orders/:id/cancel"]) withHeader(route, [orderTokenHeader]);
+
+Object.assign(ROUTE_DOCS, {
+  "POST /carts": {
+    summary: "Start a guest cart: its token (X-Cart-Token) is shown only here",
+    status: 201,
+    schema: ref("GuestCart"),
+  },
+  "GET /user/addresses": {
+    summary: "The signed-in user's address book",
+    status: 200,
+    schema: {
+      type: "object",
+      required: ["rows"],
+      properties: { rows: { type: "array", items: ref("Address") } },
+    },
+  },
+  "POST /user/addresses": {
+    summary: "Add an address (the first one is the default)",
+    status: 201,
+    schema: ref("Address"),
+    errors: { 409: "The address book holds 20 addresses already" },
+  },
+  "PATCH /user/addresses/:id": {
+    summary: "Change an address (isDefault: true makes it the default)",
+    status: 200,
+    schema: ref("Address"),
+    errors: { 404: "Unknown address (also another user's)" },
+  },
+  "DELETE /user/addresses/:id": {
+    summary: "Remove an address (the oldest other one becomes the default)",
+    status: 204,
+    errors: { 404: "Unknown address (also another user's)" },
+  },
+  "GET /user/me/export": {
+    summary: "Everything stored about the signed-in user",
+    status: 200,
+    schema: ref("PersonalData"),
+  },
+  "DELETE /user/me": {
+    summary:
+      "Erase the account: tokens revoked, addresses gone, name/email/phone removed from it and its orders",
+    status: 204,
+    errors: { 401: "Wrong password" },
+  },
+} satisfies Record<string, RouteDoc>);

@@ -40,7 +40,13 @@ export type OrderPricing = Omit<PricingTotals, "total"> & {
 export interface OrderDoc extends Partial<OrderPricing> {
   _id: string;
   kind: "order";
-  userId: string;
+  /** null for a guest's order (mixins/guest-orders.mixin.ts). */
+  userId: string | null;
+  /** The cart the order's lines leave (a guest cart's id); absent on older orders: the user's. */
+  cartId?: string;
+  /** A guest order's buyer address, and the hash of its order token. */
+  email?: string;
+  orderTokenHash?: string;
   items: OrderLine[];
   subtotal: number;
   total: number;
@@ -113,7 +119,7 @@ export function shortageData(items: readonly OrderLine[], shortStockIds: readonl
 
 export function newOrder(o: {
   id: string;
-  userId: string;
+  userId: string | null;
   priced: { items: OrderLine[]; subtotal: number; currency: string };
   token: string;
   shippingAddress: ShippingAddress;
@@ -149,6 +155,7 @@ export function orderView(d: OrderDoc): Order {
   return {
     id: d._id,
     userId: d.userId,
+    ...(d.email !== undefined ? { email: d.email } : {}),
     items: d.items,
     subtotal: d.subtotal,
     ...pricingView(d),
@@ -240,6 +247,8 @@ export const PLACE_ORDER_PARAMS = {
   shippingAddress: {
     type: "object",
     strict: true,
+    // Or shippingAddressId, or (signed in) the default address: mixins/guest-orders.mixin.ts.
+    optional: true,
     props: {
       name: TEXT,
       line1: TEXT,
@@ -249,4 +258,7 @@ export const PLACE_ORDER_PARAMS = {
       country: { ...TEXT, max: 60 },
     },
   },
+  shippingAddressId: { ...ID, optional: true },
+  /** A guest's address for the order's emails (required without a bearer). */
+  email: { type: "email", normalize: true, max: 254, optional: true },
 } as const;

@@ -207,6 +207,12 @@ export function loadConfig(env: Env = process.env) {
     lowStockThreshold: int(env, "LOW_STOCK_THRESHOLD", 5, 0, 1_000_000_000),
     /** How often every node re-publishes outbox events left unsent (mixins/outbox.mixin.ts). */
     outboxSweepMs: int(env, "OUTBOX_SWEEP_MS", 5000, 10, 3_600_000),
+    guestCarts: {
+      /** A guest cart unused this long is gone (its token answers 401). */
+      ttlDays: int(env, "GUEST_CART_TTL_DAYS", 30, 1, 3650),
+      /** New guest carts per client and minute (POST /api/carts), on top of RATE_LIMIT_PER_MINUTE. */
+      createPerMinute: int(env, "GUEST_CART_RATE_LIMIT_PER_MINUTE", 30, 1, 10_000_000),
+    },
     checkout: {
       /** How long a checkout driver owns an order before another node may take it over. */
       leaseSeconds: int(env, "CHECKOUT_LEASE_SECONDS", 30, 1, 3600),

@@ -12,7 +12,7 @@ import { createHash, createPublicKey, type KeyObject } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
-import type { AuthRequirement, AuthUser, Meta } from "../contracts";
+import type { AuthRequirement, AuthUser, GuestCredential, Meta } from "../contracts";
 import { TokenError, checkAccessToken, tokenKid } from "../lib/auth-tokens";
 import { config } from "../lib/config";
 import { clientAddress, createCounterStore, type CounterStore, type Hit } from "../lib/rate-limit";
@@ -27,11 +27,18 @@ const KEY_MAX_AGE_MS = 5 * 60_000;
 const MINUTE = 60_000;
 const LOGIN_WINDOW_MS = 15 * MINUTE;
 /** Actions under the per-client AUTH_RATE_LIMIT_PER_MINUTE: the ones that guess or spend passwords. */
-const AUTH_THROTTLED = new Set(["users.signup", "users.login"]);
+const AUTH_THROTTLED = new Set(["users.signup", "users.login", "users.deleteMe"]);
 const LOGIN_ACTION = "users.login";
+/** Guest carts are free to make: their creation has its own per-client limit. */
+const GUEST_CART_CREATE = "carts.create";
+/** The header a guest presents in place of a bearer token, and where the gateway passes it on. */
+const GUEST_HEADERS: Record<GuestCredential, { header: string; meta: "cartToken" | "orderToken" }> = {
+  cart: { header: "x-cart-token", meta: "cartToken" },
+  order: { header: "x-order-token", meta: "orderToken" },
+};
 
 type Req = IncomingMessage & {
-  $action?: { name: string; auth?: AuthRequirement };
+  $action?: { name: string; auth?: AuthRequirement; guest?: GuestCredential };
   $params?: Record<string, unknown>;
   $ctx?: Context<unknown, Meta>;
   /** Set while a login attempt is counted against its account. */
@@ -97,6 +104,13 @@ export const GatewayAuthMixin: ServiceSchema = {
     authorize(ctx: Ctx, route: Route, req: Req): void {
       const need = requirement(route, req);
       if (!need) return;
+      const guest = req.$action?.guest && GUEST_HEADERS[req.$action.guest];
+      const guestToken = guest && req.headers[guest.header];
+      // The bearer wins: a guest token is passed on only when no user signed in.
+      if (!ctx.meta.user && guest && typeof guestToken === "string") {
+        ctx.meta[guest.meta] = guestToken;
+        return;
+      }
       if (!ctx.meta.user) throw unauthorized(ctx, "NO_TOKEN");
       if (need === "admin" && ctx.meta.user.role !== "admin") throw new ForbiddenError("FORBIDDEN", {});
     },
@@ -144,6 +158,13 @@ export const GatewayAuthMixin: ServiceSchema = {
         if (all.count > cfg.rateLimitPerMinute) throw tooMany(ctx, "RATE_LIMITED", all.resetMs);
       };
       const all = this.counters.hit(`all:${client}`, MINUTE);
+      if (action === GUEST_CART_CREATE)
+        return Promise.resolve(all)
+          .then(check)
+          .then(() => this.counters.hit(`guestcart:${client}`, MINUTE))
+          .then((made: Hit) => {
+            if (made.count > cfg.guestCarts.createPerMinute) throw tooMany(ctx, "RATE_LIMITED", made.resetMs);
+          });
       if (AUTH_THROTTLED.has(action))
         return Promise.resolve(all)
           .then(check)

@@ -58,7 +58,6 @@ export interface CartPricingMethods {
 }
 
 const ID = { type: "string", min: 1, max: 100 } as const;
-const userOf = (ctx: Ctx<unknown>) => ctx.meta.user!.id;
 /** pricing.rules through the host's cache (carts mixes in CachedReadsMixin on PricingCacheClean). */
 function rulesFor(this: { cached?: any }, ctx: Context, params: PricingRulesParams) {
   return pricingRules(ctx, params, this.cached?.bind(this));
@@ -71,6 +70,7 @@ export const CartPricingMixin: ServiceSchema = {
   actions: {
     setPricing: {
       auth: "required",
+      guest: "cart",
       params: {
         $$strict: true,
         regionId: { ...ID, optional: true, nullable: true },
@@ -79,8 +79,9 @@ export const CartPricingMixin: ServiceSchema = {
       },
       async handler(this: any, ctx: Ctx<SetPricing>): Promise<Cart> {
         const { regionId, countryCode, shippingOptionId } = ctx.params;
+        const cartId: string = await this.cartIdOf(ctx);
         for (;;) {
-          const doc: CartDoc = await this.load(userOf(ctx));
+          const doc: CartDoc = await this.load(cartId);
           const current = doc.regionId ?? null;
           let target = current;
           let field = "regionId";
@@ -120,37 +121,41 @@ export const CartPricingMixin: ServiceSchema = {
               )?.id ?? null;
           }
           if (await this.saveChoices(doc, { regionId: target, shippingOptionId: option ?? null }))
-            return this.view(ctx, await this.load(userOf(ctx)));
+            return this.view(ctx, await this.load(cartId));
         }
       },
     },
 
     applyPromotion: {
       auth: "required",
+      guest: "cart",
       params: { $$strict: true, code: { type: "string", trim: true, min: 1, max: 100 } },
       async handler(this: any, ctx: Ctx<{ code: string }>): Promise<Cart> {
+        const cartId: string = await this.cartIdOf(ctx);
         for (;;) {
-          const doc: CartDoc = await this.load(userOf(ctx));
+          const doc: CartDoc = await this.load(cartId);
           const cart: Cart = await this.view(ctx, doc);
           const { promotion } = await rulesFor.call(this, ctx, { code: ctx.params.code });
           const problem = promotionProblem(promotion, { ...cart, nowMs: Date.now() });
           if (problem) throw promotionRefused("code", problem);
-          if (await this.saveChoices(await this.load(userOf(ctx)), { promotionCode: promotion!.code }))
-            return this.view(ctx, await this.load(userOf(ctx)));
+          if (await this.saveChoices(await this.load(cartId), { promotionCode: promotion!.code }))
+            return this.view(ctx, await this.load(cartId));
         }
       },
     },
 
     removePromotion: {
       auth: "required",
+      guest: "cart",
       params: { $$strict: true, code: { type: "string", min: 1, max: 100 } },
       async handler(this: any, ctx: Ctx<{ code: string }>): Promise<Cart> {
+        const cartId: string = await this.cartIdOf(ctx);
         for (;;) {
-          const doc: CartDoc = await this.load(userOf(ctx));
+          const doc: CartDoc = await this.load(cartId);
           if (!doc.promotionCode || codeKey(doc.promotionCode) !== codeKey(ctx.params.code))
             throw notFound("Promotion on the cart", "code", ctx.params.code);
           if (await this.saveChoices(doc, { promotionCode: null }))
-            return this.view(ctx, await this.load(userOf(ctx)));
+            return this.view(ctx, await this.load(cartId));
         }
       },
     },

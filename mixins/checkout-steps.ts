@@ -130,7 +130,7 @@ const STEPS: Record<ForwardStep, Step> = {
       }
       const pay = await call(via, "payments.charge", {
         orderId,
-        userId: d.userId,
+        userId: d.userId ?? "guest",
         amount: d.total,
         currency: d.currency,
         token: d.paymentToken,
@@ -186,7 +186,11 @@ const STEPS: Record<ForwardStep, Step> = {
         variantId,
         quantity,
       }));
-      await call(via, "carts.removeOrdered", { userId: d.userId, orderId: d._id, lines: ordered });
+      await call(via, "carts.removeOrdered", {
+        userId: d.cartId ?? d.userId!,
+        orderId: d._id,
+        lines: ordered,
+      });
       return saga.advance(d, { step: "done" });
     },
   },

@@ -22,6 +22,7 @@ import {
   type StoredResponse,
 } from "../domain/idempotency";
 import { invalidField } from "../domain/rule-error";
+import { guestCartId } from "../domain/guest-tokens";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** How long a request whose key is in use waits for the first one before answering 409. */
@@ -43,7 +44,8 @@ export const IdempotencyKeyMixin: ServiceSchema = {
     async placeOnce(this: any, ctx: Ctx<PlaceOrderParams>, key: string): Promise<StoredResponse> {
       if (!isValidKey(key))
         throw invalidField("Idempotency-Key", "stringMax", "Idempotency-Key must be 1-255 characters");
-      const userId = ctx.meta.user!.id;
+      // A guest's key is scoped to its cart (its token's hash), a user's to the user.
+      const userId = ctx.meta.user?.id ?? guestCartId(ctx.meta.cartToken ?? "");
       const id = keyRecordId(userId, key);
       const hash = bodyHash(ctx.params);
       let { rec, mine } = await this.claimKey(id, userId, hash);

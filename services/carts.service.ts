@@ -3,7 +3,8 @@
  * product's name and the variant's sku, title and unit price; every read refreshes them from the
  * catalogue (products.get, cached until a product or its stock changes), so a new price, an
  * inactive variant (the line shows `unavailable`) or a deleted product shows at once. Writes are
- * compare-and-set on a version, so concurrent changes to one cart are never lost.
+ * compare-and-set on a version, so concurrent changes to one cart are never lost. Guest carts
+ * (X-Cart-Token) and their merge on sign-in are in mixins/guest-carts.mixin.ts.
  */
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { PricingCacheClean, type Cart, type CartChoices, type LineRequest, type Meta } from "../contracts";
@@ -11,6 +12,7 @@ import { DbMixin, type DbMethods, type DbVars } from "../mixins/db.mixin";
 import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
 import { CartPricingMixin, type CartPricingMethods } from "../mixins/cart-pricing.mixin";
 import { CachedReadsMixin, type CachedReadsMethods } from "../mixins/cached-reads.mixin";
+import { GuestCartsMixin, type GuestCartMethods } from "../mixins/guest-carts.mixin";
 import { isDuplicateKey } from "../domain/catalog";
 import {
   MAX_QUANTITY,
@@ -37,7 +39,7 @@ const USER_ID = { $$strict: true, userId: { type: "string", min: 1, max: 100 } }
 
 type Ctx<P = Record<string, never>> = Context<P, Meta>;
 type Store = DbVars;
-interface Methods extends DbMethods, CartPricingMethods, CachedReadsMethods {
+interface Methods extends DbMethods, CartPricingMethods, CachedReadsMethods, GuestCartMethods {
   load(userId: string): Promise<CartDoc>;
   /** Applies `change` with a compare-and-set; with an orderId, once per order (a repeat changes nothing). */
   mutate(userId: string, change: (items: CartLine[]) => CartLine[], orderId?: string): Promise<CartDoc>;
@@ -45,7 +47,6 @@ interface Methods extends DbMethods, CartPricingMethods, CachedReadsMethods {
   view(ctx: Context, doc: CartDoc): Promise<Cart>;
 }
 
-const userOf = (ctx: Ctx<unknown>) => ctx.meta.user!.id;
 const notFound = (field: "productId" | "variantId", id: string) =>
   new RuleError(404, "NOT_FOUND", field === "productId" ? "Product not found" : "Variant not found", {
     [field]: id,
@@ -61,19 +62,22 @@ const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     RuleErrorsMixin,
     CartPricingMixin,
     CachedReadsMixin({ event: PricingCacheClean, pattern: "pricing.**" }),
+    GuestCartsMixin,
   ],
 
   actions: {
     get: {
       auth: "required",
+      guest: "cart",
       params: { $$strict: true },
       async handler(ctx: Ctx): Promise<Cart> {
-        return this.view(ctx, await this.load(userOf(ctx)));
+        return this.view(ctx, await this.load(await this.cartIdOf(ctx)));
       },
     },
 
     addItem: {
       auth: "required",
+      guest: "cart",
       params: {
         $$strict: true,
         productId: { ...PRODUCT_ID, optional: true },
@@ -83,40 +87,44 @@ const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       async handler(ctx: Ctx<LineRequest>): Promise<Cart> {
         const { productId, variantId, quantity } = ctx.params;
         const found = await resolveVariant({ productId, variantId }, catalogLookup(ctx), "", notFound);
-        const variant = await this.inCartCurrency(ctx, userOf(ctx), found);
-        const doc = await this.mutate(userOf(ctx), (items) => addLine(items, variant, quantity));
+        const cartId = await this.cartIdOf(ctx);
+        const variant = await this.inCartCurrency(ctx, cartId, found);
+        const doc = await this.mutate(cartId, (items) => addLine(items, variant, quantity));
         return this.view(ctx, doc);
       },
     },
 
     updateItem: {
       auth: "required",
+      guest: "cart",
       params: { $$strict: true, productId: PRODUCT_ID, quantity: { ...QUANTITY, min: 0 } },
       async handler(ctx: Ctx<{ productId: string; quantity: number }>): Promise<Cart> {
         const { productId, quantity } = ctx.params;
         return this.view(
           ctx,
-          await this.mutate(userOf(ctx), (items) => setQuantity(items, productId, quantity)),
+          await this.mutate(await this.cartIdOf(ctx), (items) => setQuantity(items, productId, quantity)),
         );
       },
     },
 
     removeItem: {
       auth: "required",
+      guest: "cart",
       params: { $$strict: true, productId: PRODUCT_ID },
       async handler(ctx: Ctx<{ productId: string }>): Promise<Cart> {
         return this.view(
           ctx,
-          await this.mutate(userOf(ctx), (items) => removeLine(items, ctx.params.productId)),
+          await this.mutate(await this.cartIdOf(ctx), (items) => removeLine(items, ctx.params.productId)),
         );
       },
     },
 
     clear: {
       auth: "required",
+      guest: "cart",
       params: { $$strict: true },
       async handler(ctx: Ctx): Promise<null> {
-        await this.mutate(userOf(ctx), () => []);
+        await this.mutate(await this.cartIdOf(ctx), () => []);
         ctx.meta.$statusCode = 204;
         return null;
       },

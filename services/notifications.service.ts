@@ -29,9 +29,13 @@ import { publish } from "../lib/channels";
 import { DeliveryLeases, type Held, type InFlightMessage } from "../lib/delivery-lease";
 import { renderMessage } from "../lib/notification-templates";
 import { StopAware } from "../lib/stop-aware";
-import { call } from "../lib/typed";
 import { createMessaging, type Email, type Messaging, type Sms } from "../lib/messaging";
 import { DbMixin } from "../mixins/db.mixin";
+import {
+  ERASURE_CHANNELS,
+  NotificationContactsMixin,
+  type ContactMethods,
+} from "../mixins/notification-contacts.mixin";
 
 const DELIVERIES = "notifications.deliveries.total";
 /**
@@ -57,7 +61,7 @@ interface Vars {
   /** Messages being handled, which `stopped` waits for (their leases are given back first). */
   inFlight: Set<Promise<void>>;
 }
-interface Methods {
+interface Methods extends ContactMethods {
   notify(evt: EventEnvelope, raw?: InFlightMessage): Promise<void>;
   deliver(evt: EventEnvelope, userId: string, p: Planned, raw?: InFlightMessage): Promise<Outcome>;
   attempt(evt: EventEnvelope, p: Planned, held: Held): Promise<Outcome>;
@@ -86,6 +90,7 @@ const NotificationsService: ServiceSchema<ServiceSettingSchema, Methods, Vars> &
         { fields: { userId: 1, createdAt: -1 } },
       ],
     }),
+    NotificationContactsMixin,
   ],
   actions: {
     list: {
@@ -138,14 +143,11 @@ const NotificationsService: ServiceSchema<ServiceSettingSchema, Methods, Vars> &
     async notify(evt, raw) {
       if (this.shutdown.stopping) return void raw?.nak?.();
       const data: any = evt.data;
-      const user: UserContact | null = await call(this.broker, "users.contact", { id: data.userId }).catch(
-        (err: any) => {
-          if (err?.code === 404) return null;
-          throw err;
-        },
-      );
+      const user: UserContact | null = await this.contactOf(data);
       if (!user)
-        return this.logger.warn(`${evt.type} ${evt.eventId}: user ${data.userId} not found; nothing sent.`);
+        return this.logger.warn(
+          `${evt.type} ${evt.eventId}: recipient ${data.userId ?? `of order ${data.orderId}`} not found; nothing sent.`,
+        );
       const outcomes: Outcome[] = [];
       for (const p of planDeliveries(evt, user)) outcomes.push(await this.deliver(evt, user.id, p, raw));
       const later = outcomes.filter((o): o is Outcome & { kind: "later" } => o.kind === "later");
@@ -285,5 +287,8 @@ const NotificationsService: ServiceSchema<ServiceSettingSchema, Methods, Vars> &
     this.messaging.close();
   },
 };
+
+// Erasure beside the notifying channels (a mixin's `channels` would be replaced by the service's).
+Object.assign(NotificationsService.channels, ERASURE_CHANNELS);
 
 export default NotificationsService;

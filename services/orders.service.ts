@@ -30,6 +30,7 @@ import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
 import { CachedReadsMixin, type CachedReadsMethods } from "../mixins/cached-reads.mixin";
 import { IdempotencyKeyMixin, type IdempotencyMethods } from "../mixins/idempotency-key.mixin";
 import { OrderSagaMixin, type SagaMethods, type SagaVars } from "../mixins/order-saga.mixin";
+import { GuestOrdersMixin, type GuestOrderMethods } from "../mixins/guest-orders.mixin";
 import { isDuplicateKey } from "../domain/catalog";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, pageWindow, totalPages } from "../domain/paging";
 import { transition } from "../domain/order-state";
@@ -53,7 +54,8 @@ type Store = SagaVars &
   DbVars & {
     timers?: NodeJS.Timeout[];
   };
-interface Methods extends SagaMethods, IdempotencyMethods, DbMethods, OutboxMethods, CachedReadsMethods {
+interface Methods
+  extends SagaMethods, IdempotencyMethods, DbMethods, OutboxMethods, CachedReadsMethods, GuestOrderMethods {
   /** Creates the order if it is new (this driver then holds it) and drives it to its answer. */
   checkout(
     ctx: Ctx<PlaceOrderParams>,
@@ -88,15 +90,18 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     OrderSagaMixin,
     IdempotencyKeyMixin,
     CachedReadsMixin({ event: PricingCacheClean, pattern: "pricing.**" }),
+    GuestOrdersMixin,
   ],
 
   actions: {
     place: {
       auth: "required",
+      guest: "cart",
       // Not retried by the broker: only an Idempotency-Key makes a second attempt safe.
       retryPolicy: { enabled: false },
       params: PLACE_ORDER_PARAMS,
       async handler(ctx: Ctx<PlaceOrderParams>): Promise<Order> {
+        this.checkGuestHeaders(ctx);
         const key = ctx.meta.idempotencyKey;
         const res =
           key === undefined ? await this.checkout(ctx, randomUUID(), false) : await this.placeOnce(ctx, key);
@@ -106,6 +111,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
 
     get: {
       auth: "required",
+      guest: "order",
       params: { $$strict: true, id: ID },
       async handler(ctx: Ctx<{ id: string }>): Promise<Order> {
         return orderView(await this.own(ctx, ctx.params.id));
@@ -136,13 +142,14 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
 
     cancel: {
       auth: "required",
+      guest: "order",
       params: { $$strict: true, id: ID },
       async handler(ctx: Ctx<{ id: string }>): Promise<Order> {
-        const user = ctx.meta.user!;
         for (;;) {
           const d = await this.own(ctx, ctx.params.id);
           const at = new Date();
-          const reason = d.userId === user.id ? "cancelled_by_customer" : "cancelled_by_admin";
+          const reason =
+            d.userId === (ctx.meta.user?.id ?? null) ? "cancelled_by_customer" : "cancelled_by_admin";
           const evt = this.newEvent(Events.orderCancelled, d._id, {
             orderId: d._id,
             userId: d.userId,
@@ -211,10 +218,13 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     },
 
     async draft(ctx: Ctx<PlaceOrderParams>, orderId: string): Promise<OrderDoc> {
-      const { items, payment, shippingAddress, regionId, shippingOptionId, promotionCode } = ctx.params;
-      const userId = ctx.meta.user!.id;
+      const { items, payment, regionId, shippingOptionId, promotionCode } = ctx.params;
+      const buyer = await this.buyerOf(ctx);
+      const { userId, shippingAddress } = buyer;
       const field = items ? "items" : "cart";
-      const cart = items ? { items, regionId: null } : await call(ctx, "carts.linesOf", { userId });
+      const cart = items
+        ? { items, regionId: null }
+        : (buyer.cart ?? (await call(ctx, "carts.linesOf", { userId: buyer.cartId })));
       const asked = cart.items;
       if (!asked.length) throw invalidField("items", "cartEmpty", "No items given and the cart is empty");
       const resolved = await resolveOrderLines(ctx, asked, field);
@@ -224,7 +234,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
         field,
         choices,
         country: shippingAddress.country,
-        buyer: { userId },
+        buyer: { userId, email: buyer.email },
         cache: this.cached.bind(this),
       });
       const fromCart = !items;
@@ -240,23 +250,31 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
         leaseOwner: randomUUID(),
       });
       // With a code, its use is counted first (saga step "promotion"), before any stock is held.
-      return { ...order, ...pricing, total, step: pricing.promotionId ? "promotion" : order.step };
+      return {
+        ...order,
+        ...pricing,
+        total,
+        step: pricing.promotionId ? "promotion" : order.step,
+        ...this.guestFields(ctx, buyer, orderId),
+      };
     },
 
     answer(ctx: Ctx<unknown>, res: StoredResponse): Order {
       if (res.status !== 201)
         throw new Errors.MoleculerClientError(res.error.message, res.status, res.error.type, res.error.data);
-      const order = res.body as Order;
+      const order = this.withOrderToken(ctx, res.body as Order);
       ctx.meta.$statusCode = 201;
       ctx.meta.$location = `/api/orders/${order.id}`;
       return order;
     },
 
-    /** The order if the caller may see it: its owner, or an admin. Anything else is a 404. */
+    /** The order if the caller may see it: its owner, an admin, or a guest with its order token. Anything else is a 404. */
     async own(ctx: Ctx<unknown>, id: string): Promise<OrderDoc> {
-      const user = ctx.meta.user!;
+      this.checkGuestHeaders(ctx);
+      const user = ctx.meta.user;
       const d: OrderDoc | null = await this.adapter.findById(id);
-      if (!d || d.kind !== "order" || d.hidden || (user.role !== "admin" && d.userId !== user.id))
+      if (!d || d.kind !== "order" || d.hidden) throw notFound(id);
+      if (user ? user.role !== "admin" && d.userId !== user.id : !this.guestMayRead(ctx, d))
         throw notFound(id);
       return d;
     },

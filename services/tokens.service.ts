@@ -63,6 +63,7 @@ const TokensService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
       indexes: [
         { fields: { hash: 1 }, unique: true },
         { fields: { familyId: 1 } },
+        { fields: { userId: 1 } },
         { fields: { expiresAt: 1 } },
       ],
     }),
@@ -131,6 +132,19 @@ const TokensService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
         if (doc) await this.revokeFamily(doc.familyId, "logout");
         ctx.meta.$statusCode = 204;
         return null;
+      },
+    },
+
+    /** Erasure of a user: every family of it stops working at once. */
+    revokeUser: {
+      visibility: "public",
+      params: { $$strict: true, userId: { type: "string", min: 1, max: 100 } },
+      async handler(ctx: Context<Params<"tokens.revokeUser">, Meta>): Promise<{ revoked: number }> {
+        const revoked: number = await this.adapter.updateMany(
+          { userId: ctx.params.userId, state: { $in: ["active", "rotated"] } },
+          revocationUpdate("logout", Date.now()),
+        );
+        return { revoked };
       },
     },
 

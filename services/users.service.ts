@@ -16,6 +16,9 @@ import { config } from "../lib/config";
 import { call } from "../lib/typed";
 import { DbMixin } from "../mixins/db.mixin";
 import { OutboxMixin } from "../mixins/outbox.mixin";
+import { AddressesMixin } from "../mixins/addresses.mixin";
+import { PersonalDataMixin } from "../mixins/personal-data.mixin";
+import { CART_TOKEN_PATTERN } from "../domain/guest-tokens";
 import { hashPassword, verifyPassword } from "../domain/passwords";
 import { pageOf, paging } from "../domain/paging";
 import { E164, newUserDoc, normalizeEmail, profileUpdate, toPublicUser, type UserDoc } from "../domain/users";
@@ -31,6 +34,9 @@ interface Methods {
   withOutbox(events: EventEnvelope[]): object;
   flushOutbox(id: string): Promise<void>;
   currentUser(ctx: Context<unknown, Meta>): Promise<UserDoc>;
+  forgetProfile(ctx: Context, id: string): Promise<void>;
+  /** Sign-in with a guest's cart token: its lines join the user's cart (once). */
+  mergeGuestCart(ctx: Context, userId: string, cartToken?: string): Promise<void>;
   bootstrapAdmin(): Promise<void>;
 }
 
@@ -93,6 +99,13 @@ const notSignedIn = () => new MoleculerClientError("Unauthorized", 401, "NO_TOKE
 const email = { type: "email", normalize: true, max: 254 } as const;
 const password = { type: "string", min: 8, max: 1024 } as const;
 const name = { type: "string", trim: true, min: 1, max: 100 } as const;
+/** A guest's X-Cart-Token, given at sign-in to merge that cart. */
+const cartToken = {
+  type: "string",
+  optional: true,
+  pattern: CART_TOKEN_PATTERN,
+  messages: { stringPattern: "The 'cartToken' field must be a cart token from POST /api/carts." },
+} as const;
 const phone = {
   type: "string",
   pattern: E164,
@@ -101,18 +114,20 @@ const phone = {
 
 const UsersService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
   name: "users",
-  mixins: [DbMixin({ collection: "users", indexes: [{ fields: { email: 1 }, unique: true }] }), OutboxMixin],
+  mixins: [
+    DbMixin({ collection: "users", indexes: [{ fields: { email: 1 }, unique: true }] }),
+    OutboxMixin,
+    AddressesMixin,
+    PersonalDataMixin,
+  ],
 
   actions: {
     signup: {
-      params: { $$strict: true, email, password, name, phone: { ...phone, optional: true } },
+      params: { $$strict: true, email, password, name, phone: { ...phone, optional: true }, cartToken },
       async handler(ctx: Context<Params<"users.signup">, Meta>) {
         const id = randomUUID();
-        const doc = newUserDoc(
-          id,
-          { ...ctx.params, role: "customer" },
-          await hashPassword(ctx.params.password),
-        );
+        const { cartToken: guestCart, ...fields } = ctx.params;
+        const doc = newUserDoc(id, { ...fields, role: "customer" }, await hashPassword(ctx.params.password));
         const registered = this.newEvent(Events.userRegistered, id, {
           userId: id,
           email: doc.email,
@@ -127,6 +142,7 @@ const UsersService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
         }
         await this.flushOutbox(id);
         const tokens = await call(ctx, "tokens.issue", { userId: id, role: doc.role });
+        await this.mergeGuestCart(ctx, id, guestCart);
         ctx.meta.$statusCode = 201;
         ctx.meta.$location = "/api/user/me";
         return { user: toPublicUser(doc), ...tokens };
@@ -138,12 +154,14 @@ const UsersService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
         $$strict: true,
         email: { type: "string", min: 1, max: 254 },
         password: { type: "string", min: 1, max: 1024 },
+        cartToken,
       },
       async handler(ctx: Context<Params<"users.login">, Meta>) {
         const user: UserDoc | null = await this.adapter.findOne({ email: normalizeEmail(ctx.params.email) });
         const ok = await verifyPassword(user?.passwordHash ?? this.dummyHash, ctx.params.password);
         if (!user || !ok) throw wrongCredentials();
         const tokens = await call(ctx, "tokens.issue", { userId: user._id, role: user.role });
+        await this.mergeGuestCart(ctx, user._id, ctx.params.cartToken);
         return { user: toPublicUser(user), ...tokens };
       },
     },
@@ -178,8 +196,7 @@ const UsersService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
         const id = ctx.meta.user?.id;
         const doc = id ? await this.updateOneIf({ _id: id }, profileUpdate(ctx.params)) : null;
         if (!doc) throw notSignedIn();
-        this.profiles.forget(doc._id);
-        await ctx.broadcast(PROFILE_CHANGED, { id: doc._id });
+        await this.forgetProfile(ctx, doc._id);
         return toPublicUser(doc);
       },
     },
@@ -207,8 +224,9 @@ const UsersService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
       visibility: "public",
       params: { $$strict: true, id: "string" },
       async handler(ctx: Context<Params<"users.contact">>) {
-        const doc: UserDoc | null = await this.adapter.findById(ctx.params.id);
-        if (!doc) throw new MoleculerClientError("User not found", 404, "NOT_FOUND", { id: ctx.params.id });
+        const doc: (UserDoc & { erasedAt?: string }) | null = await this.adapter.findById(ctx.params.id);
+        if (!doc || doc.erasedAt)
+          throw new MoleculerClientError("User not found", 404, "NOT_FOUND", { id: ctx.params.id });
         const { id, email, name, phone, notifications } = toPublicUser(doc);
         return { id, email, name, ...(phone ? { phone } : {}), notifications };
       },
@@ -233,9 +251,22 @@ const UsersService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
   methods: {
     async currentUser(ctx: Context<unknown, Meta>): Promise<UserDoc> {
       const id = ctx.meta.user?.id;
-      const doc: UserDoc | null = id ? await this.adapter.findById(id) : null;
-      if (!doc) throw notSignedIn();
+      const doc: (UserDoc & { erasedAt?: string }) | null = id ? await this.adapter.findById(id) : null;
+      if (!doc || doc.erasedAt) throw notSignedIn();
       return doc;
+    },
+
+    async forgetProfile(ctx: Context, id: string) {
+      this.profiles.forget(id);
+      await ctx.broadcast(PROFILE_CHANGED, { id });
+    },
+
+    async mergeGuestCart(ctx: Context, userId: string, guestCart?: string) {
+      if (guestCart === undefined) return;
+      // The sign-in stands even if the merge fails: the guest token keeps working and a retry merges.
+      await call(ctx, "carts.merge", { userId, cartToken: guestCart }).catch((err: any) =>
+        this.logger.warn(`Merging a guest cart into user ${userId} failed (${err?.type ?? err?.name}).`),
+      );
     },
 
     /** Every node tries at start; the unique index on email lets exactly one insert win. */

@@ -48,6 +48,14 @@ export const API_ALIASES: Record<string, string> = {
   "PATCH /cart": "carts.setPricing",
   "POST /cart/promotions": "carts.applyPromotion",
   "DELETE /cart/promotions/:code": "carts.removePromotion",
+  // Guest carts, addresses, personal data (API.md "Guest carts, guest checkout, ...").
+  "POST /carts": "carts.create",
+  "GET /user/addresses": "users.addresses",
+  "POST /user/addresses": "users.addAddress",
+  "PATCH /user/addresses/:id": "users.updateAddress",
+  "DELETE /user/addresses/:id": "users.removeAddress",
+  "GET /user/me/export": "users.exportMe",
+  "DELETE /user/me": "users.deleteMe",
 };
 
 /** The API's own documentation (not services: readiness does not wait for them). */
