@@ -22,6 +22,22 @@ export const DEFAULT_RULES: PricingRules = {
 };
 
 const sawPricing = new WeakSet<ServiceBroker>();
+/** Asks in flight, by cache key: a burst of checkouts on a cold cache makes one call, not hundreds. */
+const inFlight = new Map<string, Promise<PricingRules>>();
+
+/** Runs `compute` once for all callers of `key` while it runs. */
+export function once<T>(
+  flights: Map<string, Promise<T>>,
+  key: string,
+  compute: () => Promise<T>,
+): Promise<T> {
+  let flight = flights.get(key);
+  if (!flight) {
+    flight = compute().finally(() => flights.delete(key));
+    flights.set(key, flight);
+  }
+  return flight;
+}
 
 type Cache = <T>(key: string, compute: () => Promise<T>) => Promise<T>;
 
@@ -33,6 +49,7 @@ export function pricingRules(ctx: Context, params: PricingRulesParams, cache?: C
     else if (!params.regionId && !params.shippingOptionId && !params.code)
       return Promise.resolve(DEFAULT_RULES);
   }
-  const ask = () => call(ctx, "pricing.rules", params);
-  return cache ? cache(`pricing.rules:${JSON.stringify(params)}`, ask) : ask();
+  const key = `pricing.rules:${JSON.stringify(params)}`;
+  const ask = () => once(inFlight, `${broker.nodeID}:${key}`, () => call(ctx, "pricing.rules", params));
+  return cache ? cache(key, ask) : ask();
 }

@@ -29,6 +29,7 @@ import { PromotionUsesMixin, type PromotionUsesMethods } from "../mixins/promoti
 import { isDuplicateKey } from "../domain/catalog";
 import { paging, pageOf } from "../domain/paging";
 import { codeKey, countryCode, promotionInputProblem } from "../domain/pricing";
+import { once } from "../lib/pricing-rules";
 
 const ID = { type: "string", min: 1, max: 100 } as const;
 const NAME = { type: "string", trim: true, min: 1, max: 100 } as const;
@@ -104,7 +105,9 @@ const created = <T extends { id: string }>(ctx: Ctx<unknown>, path: string, body
   return body;
 };
 
-const PricingService: ServiceSchema<ServiceSettingSchema, Methods, DbVars> = {
+type Vars = DbVars & { inFlight: Map<string, Promise<any>> };
+
+const PricingService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
   name: "pricing",
   mixins: [
     DbMixin({ collection: "pricing", indexes: [{ fields: { codeKey: 1 }, unique: true, sparse: true }] }),
@@ -282,25 +285,29 @@ const PricingService: ServiceSchema<ServiceSettingSchema, Methods, DbVars> = {
 
   methods: {
     everything() {
-      return this.cached("pricing.everything", async () => {
-        const [regions, options] = await Promise.all([
-          this.adapter.find({ query: { kind: "region" }, sort: ["createdAt", "_id"] }),
-          this.adapter.find({ query: { kind: "option" }, sort: ["createdAt", "_id"] }),
-        ]);
-        return {
-          regions: regions.map((d: Doc) => view<Region>(d)),
-          options: options.map((d: Doc) => view<ShippingOption>(d)),
-        };
-      });
+      return this.cached("pricing.everything", () =>
+        once(this.inFlight, "everything", async () => {
+          const [regions, options] = await Promise.all([
+            this.adapter.find({ query: { kind: "region" }, sort: ["createdAt", "_id"] }),
+            this.adapter.find({ query: { kind: "option" }, sort: ["createdAt", "_id"] }),
+          ]);
+          return {
+            regions: regions.map((d: Doc) => view<Region>(d)),
+            options: options.map((d: Doc) => view<ShippingOption>(d)),
+          };
+        }),
+      );
     },
 
     promotionByCode(code: string) {
       const key = codeKey(code);
-      return this.cached(`pricing.promotion:${key}`, async () => {
-        const [doc] = await this.adapter.find({ query: { kind: "promotion", codeKey: key }, limit: 1 });
-        // Cached as false: the cacher keeps no null, and an unknown code is asked for often too.
-        return doc ? view<Promotion>(doc) : (false as const);
-      }).then((p) => p || null);
+      return this.cached(`pricing.promotion:${key}`, () =>
+        once(this.inFlight, `promotion:${key}`, async () => {
+          const [doc] = await this.adapter.find({ query: { kind: "promotion", codeKey: key }, limit: 1 });
+          // Cached as false: the cacher keeps no null, and an unknown code is asked for often too.
+          return doc ? view<Promotion>(doc) : (false as const);
+        }),
+      ).then((p) => p || null);
     },
 
     async load(kind: Kind, id: string): Promise<Doc> {
@@ -365,6 +372,11 @@ const PricingService: ServiceSchema<ServiceSettingSchema, Methods, DbVars> = {
         );
       }
     },
+  },
+
+  created() {
+    // Reads in flight, by key: a cold cache under a burst reads the store once.
+    this.inFlight = new Map();
   },
 };
 
