@@ -78,8 +78,9 @@ const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       },
       async handler(ctx: Ctx<LineRequest>): Promise<Cart> {
         const { productId, variantId, quantity } = ctx.params;
+        const cartId = await this.cartIdOf(ctx);
         const variant = await resolveVariant({ productId, variantId }, catalogLookup(ctx), "", notFound);
-        const doc = await this.mutate(await this.cartIdOf(ctx), (items) => addLine(items, variant, quantity));
+        const doc = await this.mutate(cartId, (items) => addLine(items, variant, quantity));
         return this.view(ctx, doc);
       },
     },
