@@ -501,18 +501,15 @@ Object.assign(OPENAPI_SCHEMAS, {
   },
 });
 
+// The guest headers stand in for the bearer; the cart token is documented as a header (a made-up
+// one is a 401, like a missing bearer). X-Order-Token is named in the summaries only: a wrong one
+// is a 404 (API.md), which a fuzzer would take for an ignored missing credential.
 const cartTokenHeader = {
   name: "X-Cart-Token",
-  description: "A guest cart's token (POST /api/carts), in place of a bearer token; the bearer wins",
-  schema: { type: "string", pattern: "^gc_[A-Za-z0-9_-]{43}$" },
+  description:
+    "A guest cart's token from POST /api/carts (`gc_` and 43 base64url characters), in place of a bearer token; the bearer wins. Unknown, expired, merged or malformed: 401",
+  schema: { type: "string" },
 };
-const orderTokenHeader = {
-  name: "X-Order-Token",
-  description: "A guest order's token (its 201), in place of a bearer token",
-  schema: { type: "string", pattern: "^go_[A-Za-z0-9_-]{43}$" },
-};
-const withHeader = (route: string, header: RouteDoc["headers"] & object) =>
-  (ROUTE_DOCS[route].headers = [...(ROUTE_DOCS[route].headers ?? []), ...header]);
 for (const route of [
   "GET /cart",
   "POST /cart/items",
@@ -521,8 +518,10 @@ for (const route of [
   "DELETE /cart",
   "POST /orders",
 ])
-  withHeader(route, [cartTokenHeader]);
-for (const route of ["GET /orders/:id", "POST /orders/:id/cancel"]) withHeader(route, [orderTokenHeader]);
+  ROUTE_DOCS[route].headers = [...(ROUTE_DOCS[route].headers ?? []), cartTokenHeader];
+for (const route of ["GET /orders/:id", "POST /orders/:id/cancel"])
+  ROUTE_DOCS[route].summary +=
+    "; a guest sends its order's `X-Order-Token` header instead of a bearer (wrong: 404)";
 
 Object.assign(ROUTE_DOCS, {
   "POST /carts": {

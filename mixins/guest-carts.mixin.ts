@@ -24,7 +24,6 @@ import {
   needsTouch,
   newCartToken,
 } from "../domain/guest-tokens";
-import { invalidField } from "../domain/rule-error";
 import type { DbIndexSettings } from "./db.mixin";
 
 const SWEEP_MS = 3600_000;
@@ -48,10 +47,19 @@ export interface GuestCartMethods {
   mergeInto(userId: string, guest: GuestCartDoc): Promise<void>;
 }
 
-const invalidCartToken = () =>
-  new Errors.MoleculerClientError("Unknown or expired cart token", 401, "INVALID_CART_TOKEN", {
-    header: CART_TOKEN_HEADER,
-  });
+/**
+ * 401 for a cart token that cannot be used, naming the header: a malformed one too, since without
+ * a bearer a cart token is the credential (as a malformed bearer token is a 401).
+ */
+export const cartTokenRefused = (type: "cartTokenMalformed" | "cartTokenUnknown") =>
+  new Errors.MoleculerClientError(
+    type === "cartTokenMalformed"
+      ? `${CART_TOKEN_HEADER} is not a cart token`
+      : "Unknown or expired cart token",
+    401,
+    "INVALID_CART_TOKEN",
+    [{ field: CART_TOKEN_HEADER, type }],
+  );
 
 export const GuestCartsMixin: Partial<ServiceSchema> & { channels: object } = {
   settings: {
@@ -144,17 +152,12 @@ export const GuestCartsMixin: Partial<ServiceSchema> & { channels: object } = {
       if (ctx.meta.user) return ctx.meta.user.id;
       const token = ctx.meta.cartToken;
       if (token === undefined) throw new Errors.MoleculerClientError("Unauthorized", 401, "NO_TOKEN", {});
-      if (!isCartToken(token))
-        throw invalidField(
-          CART_TOKEN_HEADER,
-          "cartTokenMalformed",
-          `${CART_TOKEN_HEADER} is not a cart token`,
-        );
+      if (!isCartToken(token)) throw cartTokenRefused("cartTokenMalformed");
       const id = guestCartId(token);
       const doc: GuestCartDoc | null = await this.adapter.findById(id);
       const now = Date.now();
       if (!doc?.guest || doc.mergingInto || isIdle(doc.lastUsedAtMs, now, this.guestTtlMs))
-        throw invalidCartToken();
+        throw cartTokenRefused("cartTokenUnknown");
       if (needsTouch(doc.lastUsedAtMs, now))
         await this.updateOneIf({ _id: id }, { $set: { lastUsedAtMs: now } });
       return id;

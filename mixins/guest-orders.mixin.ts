@@ -1,7 +1,7 @@
 /**
  * Guest checkout and personal data, for the orders service. What must stay true:
  * - a guest order (userId null) is read or cancelled only with its X-Order-Token: a wrong,
- *   absent or another order's token is a 404, like another user's order;
+ *   malformed or another order's token is a 404, like another user's order;
  * - the order token is never stored, only its hash; it is derived from the cart token
  *   (domain/guest-tokens.ts), so the 201 and a replay of its Idempotency-Key, which come with
  *   that cart token, can show it, and nothing else can;
@@ -25,7 +25,6 @@ import { call } from "../lib/typed";
 import { orderView, type OrderDoc } from "../domain/checkout";
 import { ORDER_ERASURE } from "../domain/erasure";
 import {
-  CART_TOKEN_HEADER,
   ORDER_TOKEN_HEADER,
   hashOrderToken,
   isCartToken,
@@ -34,6 +33,7 @@ import {
   sameHash,
 } from "../domain/guest-tokens";
 import { invalidField } from "../domain/rule-error";
+import { cartTokenRefused } from "./guest-carts.mixin";
 
 type Ctx<P = Record<string, never>> = Context<P, Meta>;
 
@@ -110,18 +110,12 @@ export const GuestOrdersMixin: Partial<ServiceSchema> & { channels: object } = {
     checkGuestHeaders(ctx: Ctx<unknown>) {
       if (ctx.meta.user) return;
       const { cartToken, orderToken } = ctx.meta;
-      if (cartToken !== undefined && !isCartToken(cartToken))
-        throw invalidField(
-          CART_TOKEN_HEADER,
-          "cartTokenMalformed",
-          `${CART_TOKEN_HEADER} is not a cart token`,
-        );
+      if (cartToken !== undefined && !isCartToken(cartToken)) throw cartTokenRefused("cartTokenMalformed");
+      // A malformed order token is a wrong one: 404, its data naming the header.
       if (orderToken !== undefined && !isOrderToken(orderToken))
-        throw invalidField(
-          ORDER_TOKEN_HEADER,
-          "orderTokenMalformed",
-          `${ORDER_TOKEN_HEADER} is not an order token`,
-        );
+        throw new Errors.MoleculerClientError("Order not found", 404, "NOT_FOUND", [
+          { field: ORDER_TOKEN_HEADER, type: "orderTokenMalformed" },
+        ]);
     },
 
     async buyerOf(this: any, ctx: Ctx<PlaceOrderParams>): Promise<Buyer> {

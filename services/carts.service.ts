@@ -86,8 +86,9 @@ const CartsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       },
       async handler(ctx: Ctx<LineRequest>): Promise<Cart> {
         const { productId, variantId, quantity } = ctx.params;
-        const found = await resolveVariant({ productId, variantId }, catalogLookup(ctx), "", notFound);
+        // The cart first: a bad cart token is a 401 before anything is looked up.
         const cartId = await this.cartIdOf(ctx);
+        const found = await resolveVariant({ productId, variantId }, catalogLookup(ctx), "", notFound);
         const variant = await this.inCartCurrency(ctx, cartId, found);
         const doc = await this.mutate(cartId, (items) => addLine(items, variant, quantity));
         return this.view(ctx, doc);

@@ -132,12 +132,19 @@ describe("guest carts, guest checkout, addresses and personal data, every servic
       });
     });
 
-    it("should answer 401 for an unknown cart token and 422 naming X-Cart-Token for a malformed one", async () => {
+    it("should answer 401 naming X-Cart-Token for an unknown or a malformed cart token", async () => {
       const unknown = await http("GET", "/api/cart", undefined, undefined, asGuest(WELL_FORMED_UNKNOWN));
-      expect(unknown.status).toBe(401);
+      expect([unknown.status, unknown.body.data[0].field]).toEqual([401, "X-Cart-Token"]);
+      // The credential is checked before anything else: no product lookup for an unknown cart.
+      const add = await http("POST", "/api/cart/items", { productId: "no-such", quantity: 1 }, undefined, {
+        "x-cart-token": WELL_FORMED_UNKNOWN,
+      });
+      expect(add.status).toBe(401);
+      const order = await http("POST", "/api/orders", guestOrder(), undefined, asGuest("nope"));
+      expect(order.status).toBe(401);
       for (const bad of ["nope", `gc_${"A".repeat(42)}$`, `${WELL_FORMED_UNKNOWN}x`]) {
         const res = await http("GET", "/api/cart", undefined, undefined, asGuest(bad));
-        expect([bad, res.status, res.body.data?.[0]?.field]).toEqual([bad, 422, "X-Cart-Token"]);
+        expect([bad, res.status, res.body.data?.[0]?.field]).toEqual([bad, 401, "X-Cart-Token"]);
       }
       expect((await http("GET", "/api/cart")).status).toBe(401);
     });
@@ -316,7 +323,7 @@ describe("guest carts, guest checkout, addresses and personal data, every servic
         ).toBe(404);
       }
       const malformed = await http("GET", `/api/orders/${a.id}`, undefined, undefined, withToken("x"));
-      expect([malformed.status, malformed.body.data?.[0]?.field]).toEqual([422, "X-Order-Token"]);
+      expect([malformed.status, malformed.body.data?.[0]?.field]).toEqual([404, "X-Order-Token"]);
       expect((await http("GET", `/api/orders/${a.id}`)).status).toBe(401);
       // A signed-in user's token is no way into a guest's order.
       const user = await signup();
