@@ -18,6 +18,8 @@ export const Events = {
   paymentSucceeded: "payment.succeeded",
   paymentFailed: "payment.failed",
   paymentRefunded: "payment.refunded",
+  orderRefunded: "order.refunded",
+  returnRequested: "return.requested",
 } as const;
 export type EventName = (typeof Events)[keyof typeof Events];
 
@@ -60,6 +62,8 @@ export interface EventData {
   "payment.succeeded": { paymentId: string; orderId: string; amount: number; currency: string };
   "payment.failed": { paymentId: string; orderId: string; reason: string };
   "payment.refunded": { paymentId: string; orderId: string; amount: number; currency: string };
+  "order.refunded": RefundEventData;
+  "return.requested": ReturnRequestedEventData;
 }
 
 export interface ProductEventData {
@@ -97,6 +101,8 @@ export const KafkaTopics: Record<EventName, string | null> = {
   "payment.succeeded": null,
   "payment.failed": null,
   "payment.refunded": null,
+  "order.refunded": "order_refunded",
+  "return.requested": "return_requested",
 };
 
 // ---- Actions ----
@@ -326,9 +332,11 @@ export interface Reservation {
 
 // ---- Checkout: carts, orders, payments ----
 
-export type OrderStatus = "pending" | "confirmed" | "shipped" | "delivered" | "payment_failed" | "cancelled";
+export type OrderStatus =
+  "pending" | "confirmed" | "shipped" | "delivered" | "payment_failed" | "cancelled" | "requires_action";
 /** voided: the order was refunded before any charge existed, so none will be made for it. */
-export type PaymentStatus = "processing" | "succeeded" | "failed" | "refunded" | "voided";
+/** requires_action: the customer must act (3-D Secure); a provider webhook settles it. */
+export type PaymentStatus = "processing" | "succeeded" | "failed" | "refunded" | "voided" | "requires_action";
 
 /** API.md `cart`. */
 export interface Cart {
@@ -356,9 +364,11 @@ export interface Order {
   total: number;
   currency: string;
   status: OrderStatus;
-  payment: { id: string | null; status: PaymentStatus | "pending" };
+  payment: { id: string | null; status: PaymentStatus | "pending"; clientSecret?: string };
   shippingAddress: ShippingAddress;
   history: { status: OrderStatus; at: string }[];
+  refundedTotal: number;
+  returns: string[];
   createdAt: string;
   updatedAt: string;
 }
@@ -379,6 +389,10 @@ export interface Payment {
   provider: string;
   chargeId?: string;
   reason?: string;
+  /** While `requires_action`: what the client needs to finish the payment (Stripe.js). */
+  clientSecret?: string;
+  /** Refunded so far (partial refunds and the final one). */
+  refundedAmount?: number;
   /** Provider webhooks that changed this payment, in the order applied. */
   webhooks: { id: string; type: string; at: string }[];
   createdAt: string;
@@ -451,12 +465,44 @@ export interface Actions {
   /** Internal, idempotent: refunds a captured payment, or voids the order's future charge. */
   "payments.refund": { params: { orderId: string }; result: Payment };
   "payments.get": { params: { orderId: string }; result: Payment };
+  /** Internal, idempotent by refundId: refunds part of a captured payment through its provider. */
+  "payments.refundPart": {
+    params: { orderId: string; refundId: string; amount: number };
+    result: { refundId: string; status: RefundStatus; amount: number };
+  };
+  /** Internal: asks the provider where a payment needing the customer's action stands now. */
+  "payments.sync": { params: { orderId: string }; result: Payment };
+  "payments.stripeWebhook": { params: Record<string, unknown>; result: { received: true; applied: boolean } };
+  "orders.refund": { params: { id: string; amount: number; reason: string }; result: Refund };
+  "orders.requestReturn": {
+    params: { id: string; items: ReturnLine[]; reason: string };
+    result: OrderReturn;
+  };
+  "orders.listReturns": {
+    params: { page?: number; pageSize?: number; status?: ReturnStatus };
+    result: Page<OrderReturn>;
+  };
+  "orders.receiveReturn": { params: { id: string; restock?: boolean }; result: OrderReturn };
+  "orders.rejectReturn": { params: { id: string; reason: string }; result: OrderReturn };
+  /** Idempotent by key: puts units back into a variant's stock (a received return). */
+  "inventory.restock": { params: { productId: string; quantity: number; key: string }; result: StockLevel };
   "payments.webhook": {
     params: { id: string; type: string; data: { chargeId: string; reason?: string } };
     result: { received: true; applied: boolean };
   };
 }
 export type ActionName = keyof Actions;
+
+export * from "./refunds";
+import type {
+  OrderReturn,
+  Refund,
+  RefundEventData,
+  RefundStatus,
+  ReturnLine,
+  ReturnRequestedEventData,
+  ReturnStatus,
+} from "./refunds";
 
 /** Every DB-backed service answers `<name>.health` for the gateway's readiness check. */
 export const HEALTH_ACTION = "health";

@@ -9,7 +9,7 @@ import { Errors, type Context, type ServiceBroker } from "moleculer";
 import { Events, type EventEnvelope, type Payment, type ReservationLine } from "../contracts";
 import { call } from "../lib/typed";
 import { reservationLines, shortProducts, shortageData, type OrderDoc } from "../domain/checkout";
-import { afterCommit, resumedCharge, transition, type SagaStep } from "../domain/order-state";
+import { RESTING_STEPS, afterCommit, resumedCharge, transition, type SagaStep } from "../domain/order-state";
 
 export type Via = Context | ServiceBroker;
 
@@ -100,6 +100,12 @@ const STEPS: Record<ForwardStep, Step> = {
       });
       if (pay.status === "processing")
         throw transient("The payment is being processed", "PAYMENT_IN_PROGRESS", { orderId });
+      if (pay.status === "requires_action") {
+        // Parked until the provider's webhook or the client's confirmation settles the payment.
+        const waiting = transition(d, "requires_action", now());
+        const payment = { id: pay.id, status: pay.status, clientSecret: pay.clientSecret ?? "" };
+        return saga.advance(d, { ...waiting, payment, step: "awaitPayment", paymentToken: "" });
+      }
       if (pay.status !== "succeeded") return saga.failPayment(d, pay, pay.reason ?? "declined", "release");
       const paid = saga.newEvent(Events.orderPaid, orderId, {
         orderId,
@@ -114,7 +120,9 @@ const STEPS: Record<ForwardStep, Step> = {
     },
     async undo(_saga, via, d) {
       const pay = await refund(via, d._id);
-      return { payment: { id: pay.id, status: pay.status } };
+      // The refund gave back total − refundedTotal: the whole charge is refunded now.
+      const refunded = pay.status === "refunded" ? { refundedTotal: d.total } : {};
+      return { payment: { id: pay.id, status: pay.status }, ...refunded };
     },
   },
 
@@ -156,7 +164,7 @@ const STEPS: Record<ForwardStep, Step> = {
 };
 
 /** The compensating steps: the undos each runs, newest first. */
-const COMPENSATIONS: Record<Exclude<SagaStep, ForwardStep | "done">, ForwardStep[]> = {
+const COMPENSATIONS: Record<Exclude<SagaStep, ForwardStep | "done" | "awaitPayment">, ForwardStep[]> = {
   // A declined charge: the stock goes back before the 402.
   release: ["reserve"],
   // A cancelled order: refund first, then return the stock (sold or held).
@@ -167,9 +175,10 @@ const isForward = (step: SagaStep): step is ForwardStep => step in STEPS;
 
 /** Runs the order's current step once; null when the order changed under it. */
 export async function runStep(saga: Saga, via: Via, d: OrderDoc, resumed: boolean): Promise<OrderDoc | null> {
-  if (d.step === "done") return d;
+  if (RESTING_STEPS.includes(d.step)) return d;
   if (isForward(d.step)) return STEPS[d.step].run(saga, via, d, resumed);
   let set: Partial<OrderDoc> = {};
-  for (const step of COMPENSATIONS[d.step]) set = { ...set, ...(await STEPS[step].undo!(saga, via, d)) };
+  for (const step of COMPENSATIONS[d.step as keyof typeof COMPENSATIONS])
+    set = { ...set, ...(await STEPS[step].undo!(saga, via, d)) };
   return saga.advance(d, { ...set, step: "done" });
 }

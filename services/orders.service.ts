@@ -22,6 +22,8 @@ import { OutboxMixin, type OutboxMethods } from "../mixins/outbox.mixin";
 import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
 import { IdempotencyKeyMixin, type IdempotencyMethods } from "../mixins/idempotency-key.mixin";
 import { OrderSagaMixin, type SagaMethods, type SagaVars } from "../mixins/order-saga.mixin";
+import { OrderRefundsMixin, type RefundMethods } from "../mixins/order-refunds.mixin";
+import { OrderReturnsMixin } from "../mixins/order-returns.mixin";
 import { isDuplicateKey } from "../domain/catalog";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, pageWindow, totalPages } from "../domain/paging";
 import { transition } from "../domain/order-state";
@@ -36,6 +38,7 @@ import {
   type OrderDoc,
 } from "../domain/checkout";
 import { invalidField } from "../domain/rule-error";
+import { isCardToken } from "../domain/payments";
 import { resolveOrderLines } from "../lib/catalog-lookup";
 
 const ID = { type: "string", min: 1, max: 100 } as const;
@@ -45,7 +48,7 @@ type Store = SagaVars &
   DbVars & {
     timers?: NodeJS.Timeout[];
   };
-interface Methods extends SagaMethods, IdempotencyMethods, DbMethods, OutboxMethods {
+interface Methods extends SagaMethods, IdempotencyMethods, DbMethods, OutboxMethods, RefundMethods {
   /** Creates the order if it is new (this driver then holds it) and drives it to its answer. */
   checkout(
     ctx: Ctx<PlaceOrderParams>,
@@ -79,6 +82,8 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     RuleErrorsMixin,
     OrderSagaMixin,
     IdempotencyKeyMixin,
+    OrderRefundsMixin,
+    OrderReturnsMixin,
   ],
 
   actions: {
@@ -99,7 +104,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       auth: "required",
       params: { $$strict: true, id: ID },
       async handler(ctx: Ctx<{ id: string }>): Promise<Order> {
-        return orderView(await this.own(ctx, ctx.params.id));
+        return orderView(await this.synced(ctx, await this.own(ctx, ctx.params.id)));
       },
     },
 
@@ -204,6 +209,12 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     async draft(ctx: Ctx<PlaceOrderParams>, orderId: string): Promise<OrderDoc> {
       const { items, payment, shippingAddress } = ctx.params;
       const userId = ctx.meta.user!.id;
+      if (!isCardToken(config().payments.provider, payment.token))
+        throw invalidField(
+          "payment.token",
+          "cardToken",
+          "Not a card token of the configured payment provider",
+        );
       const field = items ? "items" : "cart";
       const asked = items ?? (await call(ctx, "carts.linesOf", { userId })).items;
       if (!asked.length) throw invalidField("items", "cartEmpty", "No items given and the cart is empty");
@@ -224,10 +235,10 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     },
 
     answer(ctx: Ctx<unknown>, res: StoredResponse): Order {
-      if (res.status !== 201)
+      if (!("body" in res))
         throw new Errors.MoleculerClientError(res.error.message, res.status, res.error.type, res.error.data);
       const order = res.body as Order;
-      ctx.meta.$statusCode = 201;
+      ctx.meta.$statusCode = res.status;
       ctx.meta.$location = `/api/orders/${order.id}`;
       return order;
     },

@@ -32,6 +32,12 @@ export const API_ALIASES: Record<string, string> = {
   "POST /orders/:id/cancel": "orders.cancel",
   "PATCH /orders/:id/status": "orders.setStatus",
   "POST /payments/webhook": "payments.webhook",
+  "POST /payments/stripe/webhook": "payments.stripeWebhook",
+  "POST /orders/:id/refunds": "orders.refund",
+  "POST /orders/:id/returns": "orders.requestReturn",
+  "GET /returns": "orders.listReturns",
+  "POST /returns/:id/receive": "orders.receiveReturn",
+  "POST /returns/:id/reject": "orders.rejectReturn",
   "GET /notifications": "notifications.list",
 };
 
