@@ -164,7 +164,7 @@ describeE2E(
       });
     });
 
-    it("should change the order once when the webhook comes twice at once and an older failure arrives after it", async () => {
+    it("should change the order once when the webhook comes 8 times at once and an older failure arrives after it", async () => {
       const p = await http(
         "POST",
         "/api/products",
@@ -185,13 +185,12 @@ describeE2E(
       const { chargeId } = await db.collection("payments").findOne({ orderId: placed.body.id });
       const intent = { id: chargeId, object: "payment_intent", status: "succeeded" };
       const older = Math.floor(Date.now() / 1000) - 60;
-      // Twice at once (the gateway spreads them over both payments nodes), then a stale failure.
-      const twice = await Promise.all([
-        webhook("payment_intent.succeeded", intent),
-        webhook("payment_intent.succeeded", intent),
-      ]);
-      expect(twice.map((r) => r.status)).toEqual([200, 200]);
-      expect(twice.map((r) => r.body.applied).sort()).toEqual([false, true]);
+      // Eight times at once (the gateway spreads them over both payments nodes), then a stale failure.
+      const copies = await Promise.all(
+        Array.from({ length: 8 }, () => webhook("payment_intent.succeeded", intent)),
+      );
+      expect(copies.map((r) => r.status)).toEqual(Array(8).fill(200));
+      expect(copies.filter((r) => r.body.applied)).toHaveLength(1);
       const late = await webhook(
         "payment_intent.payment_failed",
         { ...intent, status: "requires_payment_method", last_payment_error: { code: "card_declined" } },
