@@ -66,8 +66,9 @@ export class SimulatedProvider implements PaymentProvider {
 export const PAYMENT_TRANSITIONS: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
   processing: ["succeeded", "failed", "requires_action"],
   requires_action: ["succeeded", "failed"],
+  // only a success reported after the failure (3-D Secure retried): refunded at once
+  failed: ["refunded"],
   succeeded: ["refunded"],
-  failed: [],
   refunded: [],
   voided: [],
 };

@@ -114,13 +114,30 @@ export const PaymentSettlementMixin: ServiceSchema = {
         const doc: PaymentDoc | null = await this.adapter.findOne({ chargeId: intent.id });
         if (!doc) throw clientError("Payment not found", 404, "NOT_FOUND", { chargeId: intent.id });
         const reason = to === "failed" ? (intent.last_payment_error?.code ?? "payment_failed") : undefined;
-        const done = await this.settle(doc, to, reason, { id: event.id, type: event.type });
+        const hook = { id: event.id, type: event.type };
+        // Paid after we gave up on it (the customer retried 3-D Secure after a failure): the
+        // order is gone, so the money goes back, once (idempotency key of the payment).
+        if (to === "succeeded" && doc.status === "failed")
+          return { received: true, applied: await this.giveBack(doc, hook) };
+        const done = await this.settle(doc, to, reason, hook);
         return { received: true, applied: Boolean(done) };
       },
     },
   },
 
   methods: {
+    async giveBack(this: any, doc: PaymentDoc, webhook: { id: string; type: string }): Promise<boolean> {
+      const provider: PaymentProvider = this.provider;
+      const { refundId } = await provider.refund({
+        idempotencyKey: `refund:${doc._id}`,
+        chargeId: doc.chargeId!,
+        amount: doc.amount,
+        currency: doc.currency,
+      });
+      const push = { webhooks: { ...webhook, at: new Date().toISOString() } };
+      return Boolean(await this.move(doc, "refunded", { refundId, refundedAmount: doc.amount }, push));
+    },
+
     /**
      * The one state change of a payment awaiting its outcome (also a capture still `processing`
      * whose answer the webhook beat). Null when it was settled already: nothing changes twice.

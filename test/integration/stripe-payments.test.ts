@@ -200,6 +200,18 @@ describe("payments through Stripe (SDK against a local stub), partial refunds an
       expect(await published(id, "order.payment_failed")).toHaveLength(1);
     });
 
+    it("should give the money back when the customer pays after the order failed (3-D Secure retried)", async () => {
+      const { id, pi } = await awaiting();
+      await webhook("payment_intent.payment_failed", stub.settle(pi.id, "requires_payment_method"));
+      expect((await order(id)).status).toBe("payment_failed");
+      const paidLate = stub.settle(pi.id, "succeeded");
+      expect((await webhook("payment_intent.succeeded", paidLate)).body.applied).toBe(true);
+      expect((await webhook("payment_intent.succeeded", paidLate)).body.applied).toBe(false);
+      expect(stub.refunds.filter((r) => r.payment_intent === pi.id).map((r) => r.amount)).toEqual([1200]);
+      expect(await broker.call("payments.get", { orderId: id })).toMatchObject({ status: "refunded" });
+      expect((await order(id)).status).toBe("payment_failed");
+    });
+
     it("should refuse a wrong or 301 s old Stripe-Signature with 400 and leave the order waiting", async () => {
       const { id, pi } = await awaiting();
       const done = stub.settle(pi.id, "succeeded");
