@@ -99,6 +99,8 @@ export const PaymentSettlementMixin: ServiceSchema = {
         data: { type: "object" },
       },
       async handler(this: any, ctx: Context<unknown, Meta>): Promise<{ received: true; applied: boolean }> {
+        if (!ctx.meta.webhook?.signature)
+          throw clientError("Missing Stripe-Signature", 400, "INVALID_SIGNATURE");
         if (!(this.provider instanceof StripeProvider))
           throw clientError("PAYMENT_PROVIDER is not stripe", 404, "NOT_FOUND");
         const raw = Buffer.from(ctx.meta.webhook?.rawBody ?? "", "base64");
