@@ -30,6 +30,8 @@ export const Events = {
   paymentFailed: "payment.failed",
   paymentRefunded: "payment.refunded",
   userDeleted: "user.deleted",
+  orderRefunded: "order.refunded",
+  returnRequested: "return.requested",
 } as const;
 export type EventName = (typeof Events)[keyof typeof Events];
 
@@ -91,6 +93,8 @@ export interface EventData {
   "payment.refunded": { paymentId: string; orderId: string; amount: number; currency: string };
   /** The user erased its personal data: consumers erase theirs (only the id travels). */
   "user.deleted": { userId: string };
+  "order.refunded": RefundEventData;
+  "return.requested": ReturnRequestedEventData;
 }
 
 export interface ProductEventData {
@@ -129,6 +133,8 @@ export const KafkaTopics: Record<EventName, string | null> = {
   "payment.failed": null,
   "payment.refunded": null,
   "user.deleted": "user_deleted",
+  "order.refunded": "order_refunded",
+  "return.requested": "return_requested",
 };
 
 // ---- Actions ----
@@ -361,9 +367,11 @@ export interface Reservation {
 
 // ---- Checkout: carts, orders, payments ----
 
-export type OrderStatus = "pending" | "confirmed" | "shipped" | "delivered" | "payment_failed" | "cancelled";
+export type OrderStatus =
+  "pending" | "confirmed" | "shipped" | "delivered" | "payment_failed" | "cancelled" | "requires_action";
 /** voided: the order was refunded before any charge existed, so none will be made for it. */
-export type PaymentStatus = "processing" | "succeeded" | "failed" | "refunded" | "voided";
+/** requires_action: the customer must act (3-D Secure); a provider webhook settles it. */
+export type PaymentStatus = "processing" | "succeeded" | "failed" | "refunded" | "voided" | "requires_action";
 
 /** API.md `cart`. */
 export interface Cart extends PricingTotals {
@@ -396,9 +404,11 @@ export interface Order extends PricingTotals {
   total: number;
   currency: string;
   status: OrderStatus;
-  payment: { id: string | null; status: PaymentStatus | "pending" };
+  payment: { id: string | null; status: PaymentStatus | "pending"; clientSecret?: string };
   shippingAddress: ShippingAddress;
   history: { status: OrderStatus; at: string }[];
+  refundedTotal: number;
+  returns: string[];
   createdAt: string;
   updatedAt: string;
 }
@@ -426,6 +436,10 @@ export interface Payment {
   provider: string;
   chargeId?: string;
   reason?: string;
+  /** While `requires_action`: what the client needs to finish the payment (Stripe.js). */
+  clientSecret?: string;
+  /** Refunded so far (partial refunds and the final one). */
+  refundedAmount?: number;
   /** Provider webhooks that changed this payment, in the order applied. */
   webhooks: { id: string; type: string; at: string }[];
   createdAt: string;
@@ -527,6 +541,27 @@ export interface Actions extends PricingActions {
   /** Internal, idempotent: refunds a captured payment, or voids the order's future charge. */
   "payments.refund": { params: { orderId: string }; result: Payment };
   "payments.get": { params: { orderId: string }; result: Payment };
+  /** Internal, idempotent by refundId: refunds part of a captured payment through its provider. */
+  "payments.refundPart": {
+    params: { orderId: string; refundId: string; amount: number };
+    result: { refundId: string; status: RefundStatus; amount: number };
+  };
+  /** Internal: asks the provider where a payment needing the customer's action stands now. */
+  "payments.sync": { params: { orderId: string }; result: Payment };
+  "payments.stripeWebhook": { params: Record<string, unknown>; result: { received: true; applied: boolean } };
+  "orders.refund": { params: { id: string; amount: number; reason: string }; result: Refund };
+  "orders.requestReturn": {
+    params: { id: string; items: ReturnLine[]; reason: string };
+    result: OrderReturn;
+  };
+  "orders.listReturns": {
+    params: { page?: number; pageSize?: number; status?: ReturnStatus };
+    result: Page<OrderReturn>;
+  };
+  "orders.receiveReturn": { params: { id: string; restock?: boolean }; result: OrderReturn };
+  "orders.rejectReturn": { params: { id: string; reason: string }; result: OrderReturn };
+  /** Idempotent by key: puts units back into a variant's stock (a received return). */
+  "inventory.restock": { params: { productId: string; quantity: number; key: string }; result: StockLevel };
   "payments.webhook": {
     params: { id: string; type: string; data: { chargeId: string; reason?: string } };
     result: { received: true; applied: boolean };
@@ -535,6 +570,16 @@ export interface Actions extends PricingActions {
 export type ActionName = keyof Actions;
 
 export * from "./guests";
+export * from "./refunds";
+import type {
+  OrderReturn,
+  Refund,
+  RefundEventData,
+  RefundStatus,
+  ReturnLine,
+  ReturnRequestedEventData,
+  ReturnStatus,
+} from "./refunds";
 
 /** Every DB-backed service answers `<name>.health` for the gateway's readiness check. */
 export const HEALTH_ACTION = "health";

@@ -48,7 +48,12 @@ const facetCounts = {
 };
 const orderStatus = {
   type: "string",
-  enum: ["pending", "confirmed", "shipped", "delivered", "payment_failed", "cancelled"],
+  enum: ["pending", "confirmed", "shipped", "delivered", "payment_failed", "cancelled", "requires_action"],
+};
+const returnLine = {
+  type: "object",
+  required: ["variantId", "quantity"],
+  properties: { variantId: str, quantity: { type: "integer", minimum: 1 } },
 };
 
 export const OPENAPI_SCHEMAS: Record<string, JsonSchema> = {
@@ -247,10 +252,16 @@ export const OPENAPI_SCHEMAS: Record<string, JsonSchema> = {
           id: { type: ["string", "null"] },
           status: {
             type: "string",
-            enum: ["pending", "processing", "succeeded", "failed", "refunded", "voided"],
+            enum: ["pending", "processing", "succeeded", "failed", "refunded", "voided", "requires_action"],
+          },
+          clientSecret: {
+            ...str,
+            description: "Only while requires_action: for Stripe.js to finish 3-D Secure",
           },
         },
       },
+      refundedTotal: { ...int, description: "Refunded so far (partial refunds, returns, cancellation)" },
+      returns: { type: "array", items: str, description: "Ids of the order's returns" },
       shippingAddress: {
         type: "object",
         // An erased user's orders keep only the country.
@@ -281,6 +292,39 @@ export const OPENAPI_SCHEMAS: Record<string, JsonSchema> = {
       status: { type: "string", enum: ["sent", "failed", "skipped"] },
       eventId: str,
       createdAt: timestamp,
+    },
+  },
+  Refund: {
+    type: "object",
+    required: ["id", "orderId", "amount", "reason", "status", "createdAt"],
+    properties: {
+      id: str,
+      orderId: str,
+      amount: int,
+      reason: str,
+      status: { type: "string", enum: ["succeeded", "pending", "failed"] },
+      createdAt: timestamp,
+    },
+  },
+  Return: {
+    type: "object",
+    required: ["id", "orderId", "items", "reason", "status", "refundAmount", "createdAt"],
+    properties: {
+      id: str,
+      orderId: str,
+      userId: str,
+      items: { type: "array", items: returnLine },
+      reason: str,
+      status: { type: "string", enum: ["requested", "receiving", "refunded", "rejected"] },
+      refundAmount: {
+        ...int,
+        description:
+          "r − roundHalfUp(discountTotal × r / subtotal), plus its tax when prices are net; never shipping, never more than total − refundedTotal",
+      },
+      refundId: str,
+      rejectReason: str,
+      createdAt: timestamp,
+      updatedAt: timestamp,
     },
   },
   WebhookReceipt: {
@@ -405,7 +449,8 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   },
   "DELETE /cart": { summary: "Empty the cart", status: 204 },
   "POST /orders": {
-    summary: "Place an order (from the given items, or else from the cart)",
+    summary:
+      "Place an order (from the given items, or else from the cart); 202 with status requires_action and payment.clientSecret when the card needs 3-D Secure",
     status: 201,
     schema: ref("Order"),
     errors: {
@@ -457,6 +502,58 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
         schema: { type: "string" },
       },
     ],
+  },
+  "POST /payments/stripe/webhook": {
+    summary:
+      "Stripe's webhook (PAYMENT_PROVIDER=stripe): payment_intent.succeeded / payment_failed settle an order in requires_action once",
+    status: 200,
+    schema: ref("WebhookReceipt"),
+    errors: {
+      400: "Missing or wrong Stripe-Signature, or its t more than 300 s away",
+      404: "Unknown PaymentIntent, or the provider is not stripe",
+    },
+    headers: [
+      {
+        name: "Stripe-Signature",
+        description:
+          'As Stripe signs: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>"> with STRIPE_WEBHOOK_SECRET',
+        required: true,
+        schema: { type: "string" },
+      },
+    ],
+  },
+  "POST /orders/:id/refunds": {
+    summary: "Refund part of a paid order (admin); the sum never exceeds the total",
+    status: 201,
+    schema: ref("Refund"),
+    errors: {
+      404: "Unknown order",
+      409: "Order not paid (pending, requires_action, payment_failed or cancelled)",
+      422: "amount < 1 or more than total − refundedTotal",
+    },
+  },
+  "POST /orders/:id/returns": {
+    summary: "Request a return of some lines of a shipped or delivered order (its owner)",
+    status: 201,
+    schema: ref("Return"),
+    errors: {
+      404: "Unknown order (also another user's)",
+      409: "Order not shipped or delivered",
+      422: "A variant not in the order, or more than ordered minus already returned",
+    },
+  },
+  "GET /returns": { summary: "Own returns (admin: all), ?status", status: 200, schema: page("Return") },
+  "POST /returns/:id/receive": {
+    summary: "Receive a return (admin): stock back (restock, default true), refundAmount refunded",
+    status: 200,
+    schema: ref("Return"),
+    errors: { 404: "Unknown return", 409: "Not requested" },
+  },
+  "POST /returns/:id/reject": {
+    summary: "Reject a return (admin): its quantities may be returned again",
+    status: 200,
+    schema: ref("Return"),
+    errors: { 404: "Unknown return", 409: "Not requested" },
   },
   "GET /notifications": { summary: "Own notification deliveries", status: 200, schema: page("Delivery") },
   ...PRICING_ROUTE_DOCS,

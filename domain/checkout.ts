@@ -8,6 +8,7 @@ import type {
   OrderStatus,
   PaymentStatus,
   PricingTotals,
+  ReturnLine,
   ShippingAddress,
   StockLevel,
 } from "../contracts";
@@ -53,7 +54,16 @@ export interface OrderDoc extends Partial<OrderPricing> {
   currency: string;
   status: OrderStatus;
   history: HistoryEntry[];
-  payment: { id: string | null; status: PaymentStatus | "pending" };
+  payment: { id: string | null; status: PaymentStatus | "pending"; clientSecret?: string };
+  /** Refunded so far; raised only by one conditional update per refund (orders refunds mixin). */
+  refundedTotal?: number;
+  /** Refund ids counted in refundedTotal: a retried refund is counted once. */
+  refundIds?: string[];
+  /** Return ids, and the lines they hold (requested or refunded; a rejected return gives its lines back). */
+  returns?: string[];
+  returnedLines?: ReturnLine[];
+  /** Raised by every change of returnedLines: the compare-and-set that keeps returns within the order. */
+  returnsRev?: number;
   /** Kept so a driver taking over after a crash can still charge. */
   paymentToken: string;
   shippingAddress: ShippingAddress;
@@ -165,6 +175,8 @@ export function orderView(d: OrderDoc): Order {
     payment: d.payment,
     shippingAddress: d.shippingAddress,
     history: d.history,
+    refundedTotal: d.refundedTotal ?? 0,
+    returns: d.returns ?? [],
     createdAt: d.createdAt,
     updatedAt: d.updatedAt,
   };
@@ -209,10 +221,17 @@ export function outcome(d: OrderDoc): StoredResponse {
       status: 402,
       error: { message: "Payment declined", type: "PAYMENT_DECLINED", data: { order: orderView(d) } },
     };
+  // 3-D Secure: accepted, the customer finishes it with payment.clientSecret
+  if (d.status === "requires_action") return { status: 202, body: orderView(d) };
   return { status: 201, body: orderView(d) };
 }
 
 const ID = { type: "string", min: 1, max: 100 } as const;
+/** A simulated test token or a Stripe PaymentMethod id; the configured provider's kind is checked in orders. */
+const CARD_TOKEN = {
+  type: "string",
+  pattern: new RegExp(`^(${CARD_TOKENS.join("|")}|pm_[A-Za-z0-9_]{1,200})$`),
+} as const;
 const TEXT = { type: "string", trim: true, min: 1, max: 200 } as const;
 
 /**
@@ -242,7 +261,7 @@ export const PLACE_ORDER_PARAMS = {
   payment: {
     type: "object",
     strict: true,
-    props: { method: { type: "enum", values: ["card"] }, token: { type: "enum", values: [...CARD_TOKENS] } },
+    props: { method: { type: "enum", values: ["card"] }, token: CARD_TOKEN },
   },
   shippingAddress: {
     type: "object",

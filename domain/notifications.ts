@@ -149,6 +149,16 @@ export function planDeliveries(evt: EventEnvelope, user: UserContact): Planned[]
       return [email("payment-failed")];
     case Events.orderCancelled:
       return [email("order-cancelled")];
+    case Events.returnRequested:
+      return [
+        email("return-requested", {
+          returnId: data.returnId,
+          count: (data.items ?? []).length,
+          refundAmount: money(data.refundAmount ?? 0),
+        }),
+      ];
+    case Events.orderRefunded:
+      return [email("order-refunded", { refundId: data.refundId, amount: money(data.amount) })];
     default:
       return [];
   }

@@ -9,12 +9,14 @@ import type { OrderStatus, ReservationState } from "../contracts";
 import { RuleError } from "./rule-error";
 
 export const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
-  pending: ["confirmed", "payment_failed"],
+  pending: ["confirmed", "payment_failed", "requires_action"],
   confirmed: ["shipped", "cancelled"],
   shipped: ["delivered"],
   delivered: [],
   payment_failed: [],
   cancelled: [],
+  // 3-D Secure: the provider's webhook (or the client's confirmation) settles it.
+  requires_action: ["confirmed", "payment_failed"],
 };
 
 export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
@@ -47,7 +49,19 @@ export function transition(
  * order id, so a driver that takes over after a crash simply runs the current step again.
  */
 export type SagaStep =
-  "promotion" | "reserve" | "charge" | "commit" | "clearCart" | "release" | "cancel" | "done";
+  | "promotion"
+  | "reserve"
+  | "charge"
+  | "commit"
+  | "clearCart"
+  | "release"
+  | "cancel"
+  | "done"
+  // Parked, no driver, no lease: the payment waits for the customer (payment.* events resume it).
+  | "awaitPayment";
+
+/** Steps at which a driver stops: nothing is left to do now. */
+export const RESTING_STEPS: readonly SagaStep[] = ["done", "awaitPayment"];
 
 export const ACTIVE_STEPS: readonly SagaStep[] = [
   "promotion",

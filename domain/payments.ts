@@ -17,7 +17,10 @@ export interface ChargeRequest {
 }
 
 export type ChargeResult =
-  { status: "succeeded"; chargeId: string } | { status: "failed"; chargeId: string; reason: string };
+  | { status: "succeeded"; chargeId: string }
+  | { status: "failed"; chargeId: string; reason: string }
+  /** The customer must act (3-D Secure) with `clientSecret`; a webhook settles it later. */
+  | { status: "requires_action"; chargeId: string; clientSecret: string };
 
 export interface RefundRequest {
   idempotencyKey: string;
@@ -29,7 +32,9 @@ export interface RefundRequest {
 export interface PaymentProvider {
   readonly name: string;
   charge(req: ChargeRequest): Promise<ChargeResult>;
-  refund(req: RefundRequest): Promise<{ refundId: string }>;
+  refund(req: RefundRequest): Promise<{ refundId: string; status: "succeeded" | "pending" | "failed" }>;
+  /** Where a charge stands at the provider now (the client's confirmation after 3-D Secure). */
+  retrieve?(chargeId: string): Promise<ChargeResult>;
 }
 
 const derivedId = (prefix: string, key: string) =>
@@ -49,8 +54,8 @@ export class SimulatedProvider implements PaymentProvider {
     return { status: "failed", chargeId, reason: "invalid_token" };
   }
 
-  async refund(req: RefundRequest): Promise<{ refundId: string }> {
-    return { refundId: derivedId("re", req.idempotencyKey) };
+  async refund(req: RefundRequest): Promise<{ refundId: string; status: "succeeded" }> {
+    return { refundId: derivedId("re", req.idempotencyKey), status: "succeeded" };
   }
 }
 
@@ -59,9 +64,11 @@ export class SimulatedProvider implements PaymentProvider {
  * any charge existed, so a charge arriving late for it captures nothing.
  */
 export const PAYMENT_TRANSITIONS: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
-  processing: ["succeeded", "failed"],
+  processing: ["succeeded", "failed", "requires_action"],
+  requires_action: ["succeeded", "failed"],
+  // only a success reported after the failure (3-D Secure retried): refunded at once
+  failed: ["refunded"],
   succeeded: ["refunded"],
-  failed: [],
   refunded: [],
   voided: [],
 };
@@ -116,6 +123,45 @@ export function checkWebhookSignature(
   return timingSafeEqual(expected, Buffer.from(v1, "hex")) ? "valid" : "mismatch";
 }
 
+/** The provider's key for one capture attempt of an order: a retry of that attempt reuses it. */
+export const chargeKey = (orderId: string, attempt: number) => `order:${orderId}:attempt:${attempt}`;
+
+/**
+ * Stripe PaymentIntent status -> ours. A decline with `confirm: true` comes back as a card error
+ * (failed), not a status; `requires_payment_method` after a confirm without error means the
+ * customer must supply or confirm a method client-side, like 3-D Secure.
+ */
+export function fromStripeStatus(status: string): "succeeded" | "failed" | "requires_action" | "processing" {
+  switch (status) {
+    case "succeeded":
+      return "succeeded";
+    case "requires_action":
+    case "requires_payment_method":
+    case "requires_confirmation":
+      return "requires_action";
+    case "processing":
+    case "requires_capture":
+      return "processing";
+    default:
+      // canceled, and any status a newer API version adds: never counted as paid
+      return "failed";
+  }
+}
+
+/** Stripe event type -> the payment status it settles to (null: not one we act on). */
+export function stripeEventEffect(type: string): "succeeded" | "failed" | null {
+  if (type === "payment_intent.succeeded") return "succeeded";
+  if (type === "payment_intent.payment_failed" || type === "payment_intent.canceled") return "failed";
+  return null;
+}
+
+/** Card tokens each provider takes: the simulated test tokens, or Stripe PaymentMethod ids. */
+export function isCardToken(provider: string, token: string): boolean {
+  return provider === "stripe"
+    ? /^pm_[A-Za-z0-9_]{1,200}$/.test(token)
+    : (CARD_TOKENS as readonly string[]).includes(token);
+}
+
 export interface PaymentDoc {
   _id: string;
   orderId: string;
@@ -129,6 +175,13 @@ export interface PaymentDoc {
   chargeId?: string;
   refundId?: string;
   reason?: string;
+  /** Capture attempt of the order (the provider idempotency key names it). */
+  attempt?: number;
+  clientSecret?: string;
+  /** Refunded through refundPart so far; the final refund gives back the rest. */
+  refundedAmount?: number;
+  /** refundPart calls applied, by refund id (the idempotency of a retried partial refund). */
+  refunds?: { id: string; amount: number; providerRefundId: string }[];
   /** A processing capture belongs to its claimant until then; afterwards anyone may finish it. */
   leaseUntil: number;
   webhooks: { id: string; type: string; at: string }[];
@@ -149,6 +202,7 @@ export function newPayment(
     ...p,
     status,
     provider,
+    attempt: 1,
     leaseUntil: nowMs + leaseMs,
     webhooks: [],
     createdAt: at,
@@ -167,6 +221,8 @@ export function paymentView(d: PaymentDoc): Payment {
     provider: d.provider,
     ...(d.chargeId ? { chargeId: d.chargeId } : {}),
     ...(d.reason ? { reason: d.reason } : {}),
+    ...(d.clientSecret && d.status === "requires_action" ? { clientSecret: d.clientSecret } : {}),
+    ...(d.refundedAmount ? { refundedAmount: d.refundedAmount } : {}),
     webhooks: d.webhooks,
     createdAt: d.createdAt,
     updatedAt: d.updatedAt,

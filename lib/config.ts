@@ -219,6 +219,16 @@ export function loadConfig(env: Env = process.env) {
       /** Unset outside production: the payments service generates one into DATA_DIR. */
       paymentWebhookSecret: str(env, "PAYMENT_WEBHOOK_SECRET"),
     },
+    payments: {
+      /** Who charges cards: the built-in simulated provider, or Stripe (official SDK). */
+      provider: oneOf(env, "PAYMENT_PROVIDER", ["simulated", "stripe"] as const, "simulated"),
+      stripe: {
+        secretKey: str(env, "STRIPE_SECRET_KEY"),
+        webhookSecret: str(env, "STRIPE_WEBHOOK_SECRET"),
+        /** A local server in place of api.stripe.com (stripe-mock, a test stub). */
+        apiBase: url(env, "STRIPE_API_BASE", ["http", "https"]),
+      },
+    },
     /**
      * Test-only fault hook (test/support/fault-middleware.ts): the node SIGKILLs itself as soon as
      * a call it made to this action (e.g. inventory.reserve) has returned.
@@ -251,6 +261,12 @@ export function loadConfig(env: Env = process.env) {
     throw new ConfigError("PAYMENT_WEBHOOK_SECRET", "must be at least 16 characters");
   if (nodeEnv === "production" && webhookSecret === undefined)
     throw new ConfigError("PAYMENT_WEBHOOK_SECRET", "is required when NODE_ENV=production");
+  if (config.payments.provider === "stripe")
+    for (const [name, value] of [
+      ["STRIPE_SECRET_KEY", config.payments.stripe.secretKey],
+      ["STRIPE_WEBHOOK_SECRET", config.payments.stripe.webhookSecret],
+    ] as const)
+      if (!value) throw new ConfigError(name, "is required when PAYMENT_PROVIDER=stripe");
   if (config.faultCrashAfter && nodeEnv !== "test")
     throw new ConfigError("FAULT_CRASH_AFTER", "is a test-only fault hook: set only with NODE_ENV=test");
   return config;

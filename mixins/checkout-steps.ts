@@ -15,7 +15,7 @@ import {
   shortageData,
   type OrderDoc,
 } from "../domain/checkout";
-import { afterCommit, resumedCharge, transition, type SagaStep } from "../domain/order-state";
+import { RESTING_STEPS, afterCommit, resumedCharge, transition, type SagaStep } from "../domain/order-state";
 
 export type Via = Context | ServiceBroker;
 
@@ -137,6 +137,12 @@ const STEPS: Record<ForwardStep, Step> = {
       });
       if (pay.status === "processing")
         throw transient("The payment is being processed", "PAYMENT_IN_PROGRESS", { orderId });
+      if (pay.status === "requires_action") {
+        // Parked until the provider's webhook or the client's confirmation settles the payment.
+        const waiting = transition(d, "requires_action", now());
+        const payment = { id: pay.id, status: pay.status, clientSecret: pay.clientSecret ?? "" };
+        return saga.advance(d, { ...waiting, payment, step: "awaitPayment", paymentToken: "" });
+      }
       if (pay.status !== "succeeded") return saga.failPayment(d, pay, pay.reason ?? "declined", "release");
       const paid = saga.newEvent(Events.orderPaid, orderId, {
         orderId,
@@ -151,7 +157,9 @@ const STEPS: Record<ForwardStep, Step> = {
     },
     async undo(_saga, via, d) {
       const pay = await refund(via, d._id);
-      return { payment: { id: pay.id, status: pay.status } };
+      // The refund gave back total − refundedTotal: the whole charge is refunded now.
+      const refunded = pay.status === "refunded" ? { refundedTotal: d.total } : {};
+      return { payment: { id: pay.id, status: pay.status }, ...refunded };
     },
   },
 
@@ -197,7 +205,7 @@ const STEPS: Record<ForwardStep, Step> = {
 };
 
 /** The compensating steps: the undos each runs, newest first. */
-const COMPENSATIONS: Record<Exclude<SagaStep, ForwardStep | "done">, ForwardStep[]> = {
+const COMPENSATIONS: Record<Exclude<SagaStep, ForwardStep | "done" | "awaitPayment">, ForwardStep[]> = {
   // A declined charge (or stock refused after a code's use was counted): the stock and the use go back.
   release: ["reserve", "promotion"],
   // A cancelled order: refund first, then return the stock (sold or held), then the code's use.
@@ -208,9 +216,10 @@ const isForward = (step: SagaStep): step is ForwardStep => step in STEPS;
 
 /** Runs the order's current step once; null when the order changed under it. */
 export async function runStep(saga: Saga, via: Via, d: OrderDoc, resumed: boolean): Promise<OrderDoc | null> {
-  if (d.step === "done") return d;
+  if (RESTING_STEPS.includes(d.step)) return d;
   if (isForward(d.step)) return STEPS[d.step].run(saga, via, d, resumed);
   let set: Partial<OrderDoc> = {};
-  for (const step of COMPENSATIONS[d.step]) set = { ...set, ...(await STEPS[step].undo!(saga, via, d)) };
+  for (const step of COMPENSATIONS[d.step as keyof typeof COMPENSATIONS])
+    set = { ...set, ...(await STEPS[step].undo!(saga, via, d)) };
   return saga.advance(d, { ...set, step: "done" });
 }

@@ -22,7 +22,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Errors, type ServiceSchema } from "moleculer";
 import { Events, type EventEnvelope, type Payment } from "../contracts";
 import type { OrderDoc } from "../domain/checkout";
-import { ACTIVE_STEPS, transition } from "../domain/order-state";
+import { ACTIVE_STEPS, RESTING_STEPS, transition } from "../domain/order-state";
 import { now, runStep, type Via } from "./checkout-steps";
 
 export interface SagaMethods {
@@ -81,7 +81,7 @@ export const OrderSagaMixin: ServiceSchema = {
     async advance(this: any, d: OrderDoc, set: Partial<OrderDoc>, events: EventEnvelope[] = []) {
       // A finished order holds no lease: only running sagas stay in the (sparse) lease index.
       const lease =
-        set.step === "done"
+        set.step && RESTING_STEPS.includes(set.step)
           ? { $unset: { leaseUntil: 1 } }
           : { $set: { leaseUntil: Date.now() + this.leaseMs } };
       const update = { ...lease, $set: { ...set, ...lease.$set, updatedAt: now() } };
@@ -96,7 +96,7 @@ export const OrderSagaMixin: ServiceSchema = {
 
     async drive(this: any, via: Via, orderId: string, resumed: boolean, owner: string | undefined) {
       let d: OrderDoc | null = await this.adapter.findById(orderId);
-      while (d && d.step !== "done" && owner !== undefined && d.leaseOwner === owner) {
+      while (d && !RESTING_STEPS.includes(d.step) && owner !== undefined && d.leaseOwner === owner) {
         const step = d.step;
         // The heartbeat: the lease outlives however long this step's calls take.
         const renew = setInterval(
@@ -112,7 +112,7 @@ export const OrderSagaMixin: ServiceSchema = {
         } catch (err) {
           // Free at once for a retry or recovery, but only while this driver still holds it.
           await this.updateOneIf(
-            { _id: orderId, leaseOwner: owner, step: { $ne: "done" } },
+            { _id: orderId, leaseOwner: owner, step: { $nin: RESTING_STEPS } },
             { $set: { leaseUntil: 0 } },
           ).catch(() => null);
           throw err;
@@ -127,7 +127,7 @@ export const OrderSagaMixin: ServiceSchema = {
 
     async driveToEnd(this: any, via: Via, orderId: string, resumed: boolean, owner: string | undefined) {
       let d: OrderDoc | null = await this.drive(via, orderId, resumed, owner);
-      while (d && d.step !== "done") {
+      while (d && !RESTING_STEPS.includes(d.step)) {
         const taken: OrderDoc | null = (d.leaseUntil ?? 0) < Date.now() ? await this.claim(d) : null;
         if (taken) d = await this.drive(via, orderId, true, taken.leaseOwner);
         else {

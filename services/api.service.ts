@@ -92,8 +92,9 @@ const ApiService: ServiceSchema = {
             ]);
           if (alias.action === "orders.place" && typeof req.headers["idempotency-key"] === "string")
             ctx.meta.idempotencyKey = req.headers["idempotency-key"];
-          if (alias.action === "payments.webhook") {
-            const signature = req.headers["payment-signature"];
+          if (alias.action === "payments.webhook" || alias.action === "payments.stripeWebhook") {
+            const signature =
+              req.headers[alias.action === "payments.webhook" ? "payment-signature" : "stripe-signature"];
             ctx.meta.webhook = {
               rawBody: req.rawBody?.toString("base64") ?? "",
               ...(typeof signature === "string" ? { signature } : {}),

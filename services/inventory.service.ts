@@ -212,6 +212,25 @@ const InventoryService: ServiceSchema<ServiceSettingSchema, Methods, Store> & { 
       },
     },
 
+    // A received return: units back into available, once per key however often it is asked.
+    restock: {
+      visibility: "public",
+      params: {
+        $$strict: true,
+        productId: PRODUCT_ID,
+        quantity: { type: "number", integer: true, min: 1, max: 1e6 },
+        key: { type: "string", min: 1, max: 200 },
+      },
+      async handler(
+        ctx: Context<{ productId: string; quantity: number; key: string }, Meta>,
+      ): Promise<StockLevel> {
+        const { productId, quantity, key } = ctx.params;
+        await this.change(productId, (a) => a + quantity, { once: key });
+        await this.stockChanged();
+        return toStockLevel(await this.level(productId));
+      },
+    },
+
     health: {
       async handler() {
         return { service: "inventory", database: await this.dbPing() };

@@ -118,26 +118,31 @@ const NotificationsService: ServiceSchema<ServiceSettingSchema, Methods, Vars> &
     },
   },
   channels: Object.fromEntries(
-    [Events.userRegistered, Events.orderPlaced, Events.orderPaymentFailed, Events.orderCancelled].map(
-      (event) => [
-        event,
-        {
-          group: "notifications",
-          // A message waiting out a retry must not hold up the others.
-          maxInFlight: 10,
-          nats: { consumerOptions: { config: { ack_wait: ACK_WAIT_MS * 1_000_000 } } },
-          async handler(ctx, raw) {
-            const run = this.notify(ctx.params, raw);
-            this.inFlight.add(run);
-            try {
-              await run;
-            } finally {
-              this.inFlight.delete(run);
-            }
-          },
+    [
+      Events.userRegistered,
+      Events.orderPlaced,
+      Events.orderPaymentFailed,
+      Events.orderCancelled,
+      Events.returnRequested,
+      Events.orderRefunded,
+    ].map((event) => [
+      event,
+      {
+        group: "notifications",
+        // A message waiting out a retry must not hold up the others.
+        maxInFlight: 10,
+        nats: { consumerOptions: { config: { ack_wait: ACK_WAIT_MS * 1_000_000 } } },
+        async handler(ctx, raw) {
+          const run = this.notify(ctx.params, raw);
+          this.inFlight.add(run);
+          try {
+            await run;
+          } finally {
+            this.inFlight.delete(run);
+          }
         },
-      ],
-    ),
+      },
+    ]),
   ),
   methods: {
     async notify(evt, raw) {

@@ -31,6 +31,8 @@ import { CachedReadsMixin, type CachedReadsMethods } from "../mixins/cached-read
 import { IdempotencyKeyMixin, type IdempotencyMethods } from "../mixins/idempotency-key.mixin";
 import { OrderSagaMixin, type SagaMethods, type SagaVars } from "../mixins/order-saga.mixin";
 import { GuestOrdersMixin, type GuestOrderMethods } from "../mixins/guest-orders.mixin";
+import { OrderRefundsMixin, type RefundMethods } from "../mixins/order-refunds.mixin";
+import { OrderReturnsMixin } from "../mixins/order-returns.mixin";
 import { isDuplicateKey } from "../domain/catalog";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, pageWindow, totalPages } from "../domain/paging";
 import { transition } from "../domain/order-state";
@@ -44,6 +46,7 @@ import {
   type OrderDoc,
 } from "../domain/checkout";
 import { invalidField } from "../domain/rule-error";
+import { isCardToken } from "../domain/payments";
 import { resolveOrderLines } from "../lib/catalog-lookup";
 import { priceOrder } from "../lib/order-pricing";
 
@@ -55,7 +58,14 @@ type Store = SagaVars &
     timers?: NodeJS.Timeout[];
   };
 interface Methods
-  extends SagaMethods, IdempotencyMethods, DbMethods, OutboxMethods, CachedReadsMethods, GuestOrderMethods {
+  extends
+    SagaMethods,
+    IdempotencyMethods,
+    DbMethods,
+    OutboxMethods,
+    CachedReadsMethods,
+    GuestOrderMethods,
+    RefundMethods {
   /** Creates the order if it is new (this driver then holds it) and drives it to its answer. */
   checkout(
     ctx: Ctx<PlaceOrderParams>,
@@ -91,6 +101,8 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     IdempotencyKeyMixin,
     CachedReadsMixin({ event: PricingCacheClean, pattern: "pricing.**" }),
     GuestOrdersMixin,
+    OrderRefundsMixin,
+    OrderReturnsMixin,
   ],
 
   actions: {
@@ -114,7 +126,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       guest: "order",
       params: { $$strict: true, id: ID },
       async handler(ctx: Ctx<{ id: string }>): Promise<Order> {
-        return orderView(await this.own(ctx, ctx.params.id));
+        return orderView(await this.synced(ctx, await this.own(ctx, ctx.params.id)));
       },
     },
 
@@ -219,6 +231,12 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
 
     async draft(ctx: Ctx<PlaceOrderParams>, orderId: string): Promise<OrderDoc> {
       const { items, payment, regionId, shippingOptionId, promotionCode } = ctx.params;
+      if (!isCardToken(config().payments.provider, payment.token))
+        throw invalidField(
+          "payment.token",
+          "cardToken",
+          "Not a card token of the configured payment provider",
+        );
       const buyer = await this.buyerOf(ctx);
       const { userId, shippingAddress } = buyer;
       const field = items ? "items" : "cart";
@@ -260,10 +278,10 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     },
 
     answer(ctx: Ctx<unknown>, res: StoredResponse): Order {
-      if (res.status !== 201)
+      if (!("body" in res))
         throw new Errors.MoleculerClientError(res.error.message, res.status, res.error.type, res.error.data);
       const order = this.withOrderToken(ctx, res.body as Order);
-      ctx.meta.$statusCode = 201;
+      ctx.meta.$statusCode = res.status;
       ctx.meta.$location = `/api/orders/${order.id}`;
       return order;
     },

@@ -12,8 +12,10 @@ import { generatedWebhookSecret } from "../lib/generated-secret";
 import { DbMixin, type DbMethods, type DbVars } from "../mixins/db.mixin";
 import { OutboxMixin, type OutboxMethods } from "../mixins/outbox.mixin";
 import { isDuplicateKey } from "../domain/catalog";
+import { providerFor } from "../lib/payment-providers";
+import { PaymentSettlementMixin } from "../mixins/payment-settlement.mixin";
 import {
-  SimulatedProvider,
+  chargeKey,
   WEBHOOK_EFFECTS,
   WEBHOOK_TOLERANCE_SECONDS,
   WEBHOOK_TYPES,
@@ -65,6 +67,7 @@ const PaymentsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       ],
     }),
     OutboxMixin,
+    PaymentSettlementMixin,
   ],
 
   actions: {
@@ -116,13 +119,18 @@ const PaymentsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
           }
           if (doc.status === "processing") doc = await this.settled(orderId);
           if (doc.status !== "succeeded") return paymentView(doc);
-          const { refundId } = await this.provider.refund({
-            idempotencyKey: `refund:${doc._id}`,
-            chargeId: doc.chargeId!,
-            amount: doc.amount,
-            currency: doc.currency,
-          });
-          const done = await this.move(doc, "refunded", { refundId });
+          // What partial refunds left: the order's total − refundedTotal.
+          const rest = doc.amount - (doc.refundedAmount ?? 0);
+          const { refundId } =
+            rest > 0
+              ? await this.provider.refund({
+                  idempotencyKey: `refund:${doc._id}`,
+                  chargeId: doc.chargeId!,
+                  amount: rest,
+                  currency: doc.currency,
+                })
+              : { refundId: undefined };
+          const done = await this.move(doc, "refunded", { refundId, refundedAmount: doc.amount });
           if (done) return paymentView(done);
         }
       },
@@ -210,13 +218,17 @@ const PaymentsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
 
     async capture(doc: PaymentDoc): Promise<PaymentDoc> {
       const res = await this.provider.charge({
-        idempotencyKey: doc._id,
+        idempotencyKey: chargeKey(doc.orderId, doc.attempt ?? 1),
         amount: doc.amount,
         currency: doc.currency,
         token: doc.token,
       });
       const set =
-        res.status === "failed" ? { chargeId: res.chargeId, reason: res.reason } : { chargeId: res.chargeId };
+        res.status === "failed"
+          ? { chargeId: res.chargeId, reason: res.reason }
+          : res.status === "requires_action"
+            ? { chargeId: res.chargeId, clientSecret: res.clientSecret }
+            : { chargeId: res.chargeId };
       // Lost only to a webhook that settled it first: its result stands.
       return (await this.move(doc, res.status, set)) ?? (await this.settled(doc.orderId));
     },
@@ -230,19 +242,22 @@ const PaymentsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     ): Promise<PaymentDoc | null> {
       const base = { paymentId: doc._id, orderId: doc.orderId };
       const money = { amount: doc.amount, currency: doc.currency };
+      // Waiting for the customer is no event: the webhook's outcome is.
       const evt =
-        to === "succeeded"
-          ? this.newEvent(Events.paymentSucceeded, doc._id, { ...base, ...money })
-          : to === "failed"
-            ? this.newEvent(Events.paymentFailed, doc._id, { ...base, reason: set.reason ?? "declined" })
-            : this.newEvent(Events.paymentRefunded, doc._id, { ...base, ...money });
+        to === "requires_action"
+          ? null
+          : to === "succeeded"
+            ? this.newEvent(Events.paymentSucceeded, doc._id, { ...base, ...money })
+            : to === "failed"
+              ? this.newEvent(Events.paymentFailed, doc._id, { ...base, reason: set.reason ?? "declined" })
+              : this.newEvent(Events.paymentRefunded, doc._id, { ...base, ...money });
       const update = {
         $set: { ...set, status: to, token: "", updatedAt: new Date().toISOString() },
         $push: push,
       };
       const done: PaymentDoc | null = await this.updateOneIf(
         { _id: doc._id, status: doc.status },
-        this.pushOutbox(update, [evt]),
+        evt ? this.pushOutbox(update, [evt]) : update,
       );
       if (done) this.flushSoon(doc._id);
       if (done && to === "failed") this.broker.metrics.increment("payments.declined.total");
@@ -252,7 +267,7 @@ const PaymentsService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
 
   created() {
     const cfg = config();
-    this.provider = new SimulatedProvider();
+    this.provider = providerFor(cfg);
     this.leaseMs = cfg.checkout.leaseSeconds * 1000;
     this.secret = cfg.checkout.paymentWebhookSecret ?? generatedWebhookSecret(cfg.dataDir);
     this.broker.metrics.register({

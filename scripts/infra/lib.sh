@@ -26,6 +26,8 @@ FERRETDB_DEBUG_PORT="${FERRETDB_DEBUG_PORT:-8088}"
 MAILPIT_SMTP_PORT="${MAILPIT_SMTP_PORT:-1025}"
 MAILPIT_HTTP_PORT="${MAILPIT_HTTP_PORT:-8025}"
 ZIPKIN_PORT="${ZIPKIN_PORT:-9411}"
+STRIPE_MOCK_PORT="${STRIPE_MOCK_PORT:-12111}"
+STRIPE_MOCK_HTTPS_PORT="${STRIPE_MOCK_HTTPS_PORT:-12112}"
 
 # Versions (changing one makes up.sh fetch/build that version into the cache).
 KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"
@@ -33,6 +35,7 @@ FERRETDB_VERSION="${FERRETDB_VERSION:-v1.24.2}"
 MAILPIT_VERSION="${MAILPIT_VERSION:-v1.33.1}"
 MONGO_JAVA_SERVER_VERSION="${MONGO_JAVA_SERVER_VERSION:-1.47.0}"
 ZIPKIN_VERSION="${ZIPKIN_VERSION:-3.5.1}"
+STRIPE_MOCK_VERSION="${STRIPE_MOCK_VERSION:-v0.203.0}"
 
 # What serves the MongoDB API on $MONGO_PORT (the "mongo" service):
 #   mongo-java-server  de.bwaldvogel mongo-java-server + H2 (default: single-document
@@ -44,7 +47,7 @@ MONGO_SERVER="${MONGO_SERVER:-mongo-java-server}"
 # Heap of the Kafka JVM (the machine is small and shared).
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 
-ALL_SERVICES=(nats redis kafka mongo mailpit zipkin)
+ALL_SERVICES=(nats redis kafka mongo mailpit zipkin stripe-mock)
 
 # ---------------------------------------------------------------- messages
 

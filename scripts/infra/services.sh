@@ -275,6 +275,43 @@ zipkin_start() {
 
 zipkin_probe() { http_ok "http://$INFRA_HOST:$ZIPKIN_PORT/health"; }
 
+# ================================================================ stripe-mock (Stripe's API server for tests)
+# Stripe's own mock (github.com/stripe/stripe-mock): answers every endpoint from Stripe's
+# OpenAPI definition and validates each request the `stripe` SDK sends. Stateless, so
+# state-dependent flows (3-D Secure, declines, webhook order) use test/support/stripe-stub.ts.
+
+STRIPE_MOCK_BIN="$INFRA_CACHE/bin/stripe-mock-$STRIPE_MOCK_VERSION"
+
+stripe-mock_marker() { echo "stripe-mock-v"; }
+stripe-mock_ports() { echo "$STRIPE_MOCK_PORT $STRIPE_MOCK_HTTPS_PORT"; }
+stripe-mock_timeout() { echo 30; }
+
+stripe-mock_install() {
+  [[ -x "$STRIPE_MOCK_BIN" ]] && return 0
+  command -v go >/dev/null || die "stripe-mock: go is needed to build stripe-mock"
+  log "stripe-mock: building stripe-mock $STRIPE_MOCK_VERSION (go install, a minute the first time)"
+  local gobin="$INFRA_CACHE/gobin-stripe-mock"
+  rm -rf "$gobin"
+  mkdir -p "$gobin" "$INFRA_CACHE/bin"
+  GOBIN="$gobin" CGO_ENABLED=0 go install -buildvcs=false -trimpath \
+    "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION" >&2 \
+    || die "stripe-mock: go install github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION failed"
+  mv "$gobin/stripe-mock" "$STRIPE_MOCK_BIN"
+  rm -rf "$gobin"
+}
+
+stripe-mock_start() {
+  mkdir -p "$INFRA_STATE/stripe-mock"
+  start_daemon stripe-mock "$STRIPE_MOCK_BIN" -http-addr "$INFRA_HOST:$STRIPE_MOCK_PORT" \
+    -https-addr "$INFRA_HOST:$STRIPE_MOCK_HTTPS_PORT"
+}
+
+# any authenticated GET answers 200 from the embedded spec's fixtures
+stripe-mock_probe() {
+  port_open "$STRIPE_MOCK_PORT" &&
+    curl -fsS -o /dev/null --max-time 2 -u sk_test_123: "http://$INFRA_HOST:$STRIPE_MOCK_PORT/v1/balance" 2>/dev/null
+}
+
 # ================================================================ generic per-service steps
 
 # svc_pid S : pid of S if our pid file points at a live process of S

@@ -37,6 +37,7 @@ SMTP_URL=smtp://$INFRA_HOST:$MAILPIT_SMTP_PORT
 MAILPIT_URL=http://$INFRA_HOST:$MAILPIT_HTTP_PORT
 REDIS_URL=redis://$INFRA_HOST:$REDIS_PORT
 ZIPKIN_URL=http://$INFRA_HOST:$ZIPKIN_PORT
+STRIPE_API_BASE=http://$INFRA_HOST:$STRIPE_MOCK_PORT
 ENV
 
 ((${#failed[@]} == 0)) || die "failed to start: ${failed[*]} (logs in $LOG_DIR)"

@@ -256,6 +256,9 @@ describe("checkout over HTTP: carts, orders and payments with every service in o
           { status: "pending", at: expect.any(String) },
           { status: "confirmed", at: expect.any(String) },
         ],
+        // API.md "Refunds and returns": every order gains them
+        refundedTotal: 0,
+        returns: [],
         createdAt: expect.any(String),
         updatedAt: expect.any(String),
       });

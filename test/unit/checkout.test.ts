@@ -179,10 +179,22 @@ describe("cart rules", () => {
 });
 
 describe("the order state machine", () => {
-  const all: OrderStatus[] = ["pending", "confirmed", "shipped", "delivered", "payment_failed", "cancelled"];
+  const all: OrderStatus[] = [
+    "pending",
+    "confirmed",
+    "shipped",
+    "delivered",
+    "payment_failed",
+    "cancelled",
+    "requires_action",
+  ];
   const allowed = new Set([
     "pending>confirmed",
     "pending>payment_failed",
+    // API.md "Payments with a real provider": pending -> requires_action -> confirmed | payment_failed
+    "pending>requires_action",
+    "requires_action>confirmed",
+    "requires_action>payment_failed",
     "confirmed>shipped",
     "confirmed>cancelled",
     "shipped>delivered",
