@@ -2,6 +2,8 @@
  * The only module services share: action names with their param/result types, event names with
  * their payload types, and the event -> Kafka topic map. Types and constants only.
  */
+import type { OrderRisk, ReviewDecision } from "./risk";
+import type { Recommendations } from "./recommendations";
 
 // ---- Domain events (durable channels) ----
 
@@ -18,6 +20,8 @@ export const Events = {
   paymentSucceeded: "payment.succeeded",
   paymentFailed: "payment.failed",
   paymentRefunded: "payment.refunded",
+  orderHeld: "order.held",
+  orderReviewed: "order.reviewed",
 } as const;
 export type EventName = (typeof Events)[keyof typeof Events];
 
@@ -60,6 +64,8 @@ export interface EventData {
   "payment.succeeded": { paymentId: string; orderId: string; amount: number; currency: string };
   "payment.failed": { paymentId: string; orderId: string; reason: string };
   "payment.refunded": { paymentId: string; orderId: string; amount: number; currency: string };
+  "order.held": { orderId: string; userId: string; risk: OrderRisk };
+  "order.reviewed": { orderId: string; userId: string; decision: ReviewDecision };
 }
 
 export interface ProductEventData {
@@ -97,6 +103,8 @@ export const KafkaTopics: Record<EventName, string | null> = {
   "payment.succeeded": null,
   "payment.failed": null,
   "payment.refunded": null,
+  "order.held": "order_held",
+  "order.reviewed": "order_reviewed",
 };
 
 // ---- Actions ----
@@ -120,6 +128,8 @@ export interface Meta {
   idempotencyKey?: string;
   /** POST /api/payments/webhook: the raw body (base64) and its `Payment-Signature` header. */
   webhook?: { rawBody: string; signature?: string };
+  /** POST /api/orders: the client's address (lib/rate-limit.ts clientAddress), a risk feature. */
+  clientAddress?: string;
 }
 
 export interface Jwk {
@@ -168,6 +178,8 @@ export interface UserContact {
   name: string;
   phone?: string;
   notifications: NotificationPrefs;
+  /** The account's signup time (the order risk's account age). */
+  createdAt?: string;
 }
 
 export interface Delivery {
@@ -326,7 +338,8 @@ export interface Reservation {
 
 // ---- Checkout: carts, orders, payments ----
 
-export type OrderStatus = "pending" | "confirmed" | "shipped" | "delivered" | "payment_failed" | "cancelled";
+export type OrderStatus =
+  "pending" | "confirmed" | "shipped" | "delivered" | "payment_failed" | "cancelled" | "on_hold";
 /** voided: the order was refunded before any charge existed, so none will be made for it. */
 export type PaymentStatus = "processing" | "succeeded" | "failed" | "refunded" | "voided";
 
@@ -361,6 +374,8 @@ export interface Order {
   history: { status: OrderStatus; at: string }[];
   createdAt: string;
   updatedAt: string;
+  /** Admins only (GET /api/orders, /api/orders/:id, the review): never in a customer's answer. */
+  risk?: OrderRisk;
 }
 
 export interface PlaceOrderParams {
@@ -451,12 +466,19 @@ export interface Actions {
   /** Internal, idempotent: refunds a captured payment, or voids the order's future charge. */
   "payments.refund": { params: { orderId: string }; result: Payment };
   "payments.get": { params: { orderId: string }; result: Payment };
+  /** Admin: charges and confirms an order on hold, or cancels it and releases its stock. */
+  "orders.review": { params: { id: string; decision: ReviewDecision }; result: Order };
+  "recommendations.forProduct": { params: { id: string }; result: Recommendations };
+  "recommendations.forUser": { params: Record<string, never>; result: Recommendations };
   "payments.webhook": {
     params: { id: string; type: string; data: { chargeId: string; reason?: string } };
     result: { received: true; applied: boolean };
   };
 }
 export type ActionName = keyof Actions;
+
+export * from "./risk";
+export * from "./recommendations";
 
 /** Every DB-backed service answers `<name>.health` for the gateway's readiness check. */
 export const HEALTH_ACTION = "health";

@@ -12,7 +12,7 @@ export const MAX_KEY_LENGTH = 255;
 
 /** What the first request answered: an order (201) or a refusal the client must see again. */
 export type StoredResponse =
-  | { status: 201; body: unknown }
+  | { status: 201 | 202; body: unknown }
   | { status: 402 | 409; error: { message: string; type: string; data: unknown } };
 
 export interface KeyRecord {

@@ -1,6 +1,8 @@
 /**
  * The order state machine (API.md "Orders"): pending -> confirmed -> shipped -> delivered,
- * pending -> payment_failed, confirmed -> cancelled. Anything else is refused with 409.
+ * pending -> payment_failed, confirmed -> cancelled; an order held for review (API.md "order
+ * risk"): pending -> on_hold -> confirmed | cancelled, or payment_failed when the card is declined
+ * once an admin approved it. Anything else is refused with 409.
  *
  * Beside it, the checkout saga's own progress (`SagaStep`): which idempotent step a driver runs
  * next. The status is what the customer sees; the step is what is left to do.
@@ -9,12 +11,13 @@ import type { OrderStatus, ReservationState } from "../contracts";
 import { RuleError } from "./rule-error";
 
 export const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
-  pending: ["confirmed", "payment_failed"],
+  pending: ["confirmed", "payment_failed", "on_hold"],
   confirmed: ["shipped", "cancelled"],
   shipped: ["delivered"],
   delivered: [],
   payment_failed: [],
   cancelled: [],
+  on_hold: ["confirmed", "cancelled", "payment_failed"],
 };
 
 export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
@@ -41,14 +44,16 @@ export function transition(
 }
 
 /**
- * reserve -> charge -> commit -> clearCart -> done on the happy path; release after a declined
- * charge; cancel (refund, then return the stock) after a cancellation. Every step is idempotent by
+ * reserve -> risk -> charge -> commit -> clearCart -> done on the happy path (risk scores the
+ * order, and may hold it: `done` for now, until a review moves it to `charge` or `cancel`);
+ * release after a declined charge; cancel (refund, then return the stock) after a cancellation. Every step is idempotent by
  * order id, so a driver that takes over after a crash simply runs the current step again.
  */
-export type SagaStep = "reserve" | "charge" | "commit" | "clearCart" | "release" | "cancel" | "done";
+export type SagaStep = "reserve" | "risk" | "charge" | "commit" | "clearCart" | "release" | "cancel" | "done";
 
 export const ACTIVE_STEPS: readonly SagaStep[] = [
   "reserve",
+  "risk",
   "charge",
   "commit",
   "clearCart",

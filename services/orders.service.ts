@@ -22,6 +22,7 @@ import { OutboxMixin, type OutboxMethods } from "../mixins/outbox.mixin";
 import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
 import { IdempotencyKeyMixin, type IdempotencyMethods } from "../mixins/idempotency-key.mixin";
 import { OrderSagaMixin, type SagaMethods, type SagaVars } from "../mixins/order-saga.mixin";
+import { OrderRiskMixin, type RiskMethods, type RiskVars } from "../mixins/order-risk.mixin";
 import { isDuplicateKey } from "../domain/catalog";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, pageWindow, totalPages } from "../domain/paging";
 import { transition } from "../domain/order-state";
@@ -30,7 +31,6 @@ import {
   PLACE_ORDER_PARAMS,
   mergeResolved,
   newOrder,
-  orderView,
   outcome,
   priceLines,
   type OrderDoc,
@@ -42,10 +42,11 @@ const ID = { type: "string", min: 1, max: 100 } as const;
 
 type Ctx<P> = Context<P, Meta>;
 type Store = SagaVars &
+  RiskVars &
   DbVars & {
     timers?: NodeJS.Timeout[];
   };
-interface Methods extends SagaMethods, IdempotencyMethods, DbMethods, OutboxMethods {
+interface Methods extends SagaMethods, RiskMethods, IdempotencyMethods, DbMethods, OutboxMethods {
   /** Creates the order if it is new (this driver then holds it) and drives it to its answer. */
   checkout(
     ctx: Ctx<PlaceOrderParams>,
@@ -78,6 +79,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     OutboxMixin,
     RuleErrorsMixin,
     OrderSagaMixin,
+    OrderRiskMixin,
     IdempotencyKeyMixin,
   ],
 
@@ -99,7 +101,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       auth: "required",
       params: { $$strict: true, id: ID },
       async handler(ctx: Ctx<{ id: string }>): Promise<Order> {
-        return orderView(await this.own(ctx, ctx.params.id));
+        return this.viewFor(ctx.meta.user, await this.own(ctx, ctx.params.id));
       },
     },
 
@@ -121,7 +123,13 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
           this.adapter.find({ query, sort: ["-createdAt", "_id"], ...pageWindow(page, pageSize) }),
           this.adapter.count({ query }),
         ]);
-        return { rows: docs.map(orderView), total, page, pageSize, totalPages: totalPages(total, pageSize) };
+        return {
+          rows: docs.map((d: OrderDoc) => this.viewFor(user, d)),
+          total,
+          page,
+          pageSize,
+          totalPages: totalPages(total, pageSize),
+        };
       },
     },
 
@@ -147,7 +155,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
           if (await this.updateOneIf({ _id: d._id, status: d.status }, this.pushOutbox(update, [evt]))) {
             this.broker.metrics.increment("orders.total", { status: "cancelled" });
             // Refund and stock return happen here, before the 200; recovery finishes them after a crash.
-            return orderView(await this.driveToEnd(ctx, d._id, false, lease.leaseOwner));
+            return this.viewFor(user, await this.driveToEnd(ctx, d._id, false, lease.leaseOwner));
           }
         }
       },
@@ -166,7 +174,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
           );
           if (done) {
             this.broker.metrics.increment("orders.total", { status: ctx.params.status });
-            return orderView(done);
+            return this.viewFor(ctx.meta.user, done);
           }
         }
       },
@@ -224,10 +232,11 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     },
 
     answer(ctx: Ctx<unknown>, res: StoredResponse): Order {
-      if (res.status !== 201)
+      if (!("body" in res))
         throw new Errors.MoleculerClientError(res.error.message, res.status, res.error.type, res.error.data);
       const order = res.body as Order;
-      ctx.meta.$statusCode = 201;
+      // 202: held for a risk review (mixins/order-risk.mixin.ts).
+      ctx.meta.$statusCode = res.status;
       ctx.meta.$location = `/api/orders/${order.id}`;
       return order;
     },

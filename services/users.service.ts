@@ -209,8 +209,8 @@ const UsersService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
       async handler(ctx: Context<Params<"users.contact">>) {
         const doc: UserDoc | null = await this.adapter.findById(ctx.params.id);
         if (!doc) throw new MoleculerClientError("User not found", 404, "NOT_FOUND", { id: ctx.params.id });
-        const { id, email, name, phone, notifications } = toPublicUser(doc);
-        return { id, email, name, ...(phone ? { phone } : {}), notifications };
+        const { id, email, name, phone, notifications, createdAt } = toPublicUser(doc);
+        return { id, email, name, ...(phone ? { phone } : {}), notifications, createdAt };
       },
     },
 

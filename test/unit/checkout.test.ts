@@ -179,13 +179,26 @@ describe("cart rules", () => {
 });
 
 describe("the order state machine", () => {
-  const all: OrderStatus[] = ["pending", "confirmed", "shipped", "delivered", "payment_failed", "cancelled"];
+  const all: OrderStatus[] = [
+    "pending",
+    "confirmed",
+    "shipped",
+    "delivered",
+    "payment_failed",
+    "cancelled",
+    "on_hold",
+  ];
   const allowed = new Set([
     "pending>confirmed",
     "pending>payment_failed",
     "confirmed>shipped",
     "confirmed>cancelled",
     "shipped>delivered",
+    // API.md "order risk": held for review, then approved (charged: confirmed or declined) or cancelled.
+    "pending>on_hold",
+    "on_hold>confirmed",
+    "on_hold>cancelled",
+    "on_hold>payment_failed",
   ]);
 
   it("should allow exactly the transitions of API.md and refuse every other with 409", () => {
