@@ -163,7 +163,7 @@ describe("recommendations from the shop's own orders", () => {
   });
 
   describe("an event counted once", () => {
-    const placed = (customer: string, products: string[]): EventEnvelope => ({
+    const placed = (customer: string, products: string[]): EventEnvelope<"order.placed"> => ({
       eventId: randomUUID(),
       type: "order.placed",
       version: 1,
