@@ -20,6 +20,7 @@ import {
   type RiskModelFile,
 } from "../../domain/risk";
 import { train } from "../../scripts/train-risk";
+import { cardIdentity, countedAddress } from "../../mixins/order-risk.mixin";
 
 const QUIET: RiskFacts = {
   ordersByUser: 0,
@@ -176,5 +177,24 @@ describe("the risk model file and scoring", () => {
     expect(atLeast("high", "elevated")).toBe(true);
     expect(atLeast("elevated", "high")).toBe(false);
     expect(checkModel(model)).toBe(model);
+  });
+});
+
+describe("what the orders service counts a card and an address by", () => {
+  it("should count the simulated provider's shared test tokens per account, any other token as one card", () => {
+    expect(cardIdentity("tok_visa", "u1")).not.toBe(cardIdentity("tok_visa", "u2"));
+    expect(cardIdentity("pm_123", "u1")).toBe(cardIdentity("pm_123", "u2"));
+  });
+
+  it.each([
+    ["127.0.0.1", undefined],
+    ["127.8.0.3", undefined],
+    ["::1", undefined],
+    ["unknown", undefined],
+    [undefined, undefined],
+    ["203.0.113.9", "203.0.113.9"],
+    ["2001:db8::1", "2001:db8::1"],
+  ])("should count client address %s as %s", (address, counted) => {
+    expect(countedAddress(address)).toBe(counted);
   });
 });
