@@ -20,6 +20,8 @@ WORKDIR /app
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The risk model's weights, read at start (domain/risk.ts).
+COPY --from=build /app/models ./models
 # Code stays root-owned (read-only for the app); only DATA_DIR (./data by default) is writable.
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node

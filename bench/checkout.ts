@@ -18,6 +18,9 @@
  *   P  embedded, spread, every order in a region (19 % tax, a shipping option) with a 10 %
  *      promotion code whose use the saga counts, vs plain orders (no region), interleaved rounds in
  *      the same run (target: priced / plain >= 0.8, orders/s and CPU per order).
+ *   R  embedded, spread, every order risk-scored (as shipped) vs a node whose risk step is
+ *      stubbed out (bench/no-risk-preload.ts), both up for the whole phase, rounds alternating
+ *      (ABBA), BENCH_R_USERS (64) customers; CPU per order with / without (target <= 1.05).
  * After each phase: orders counted by the API (admin) against units sold in the catalogue.
  *
  * Every node is a real `dist/bin/node.js` process on the embedded default store (NeDB files):
@@ -25,7 +28,7 @@
  * DATA_DIR. Everything started is killed by pid at the end, also on error or SIGINT/SIGTERM.
  *
  * Environment: BENCH_SECONDS (5), BENCH_ROUNDS (3), BENCH_K_ROUNDS (6: K's pairs of rounds, each
- * pair's ratio taken and the median of those reported), BENCH_CONCURRENCY (16), BENCH_ONLY (e,c,k,p),
+ * pair's ratio taken and the median of those reported), BENCH_CONCURRENCY (16), BENCH_ONLY (e,c,k,p,r),
  * BENCH_NODE_OPTIONS (added to every node's NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
  * BENCH_KAFKA_LINGER_MS (the bridge's KAFKA_LINGER_MS; default: the project's), BENCH_BRIDGE_NICE
  * (niceness of the bridge process, default 0), BENCH_VERBOSE=1 (CPU per order of each process).
@@ -60,7 +63,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
  */
 const K_ROUNDS = Number(process.env.BENCH_K_ROUNDS ?? 6);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const ONLY = new Set((process.env.BENCH_ONLY ?? "e,c,k,p").split(",").map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? "e,c,k,p,r").split(",").map((s) => s.trim()));
+const R_USERS = Number(process.env.BENCH_R_USERS ?? 64);
 const KAFKA = process.env.BENCH_KAFKA_BROKERS ?? "127.0.0.1:9092";
 /** BENCH_BRIDGE_NICE=19 runs the bridge at low CPU priority: it catches up when checkout idles. */
 const BRIDGE_NICE = Number(process.env.BENCH_BRIDGE_NICE ?? 0);
@@ -506,6 +510,52 @@ async function kafkaRounds(base: string, tokens: string[], common: Record<string
   return { rps: median(pairs.map((p) => p.rps)), cpu: median(pairs.map((p) => p.cpu)) };
 }
 
+/** Phase R: the checkout's cost of risk scoring, as CPU per order with / without it. */
+async function riskRounds(seeded: string) {
+  const node = async (name: string, extra: Record<string, string>) => {
+    const port = await freePort();
+    const child = startNode(name, CHECKOUT, {
+      DATA_DIR: tmpDir(`bench-co-${name}-`, seeded),
+      PORT: String(port),
+      ...extra,
+    });
+    return { child, base: `http://127.0.0.1:${port}` };
+  };
+  const scored = await node("risk-on", {});
+  const preload = path.join(__dirname, "no-risk-preload.js");
+  const unscored = await node("risk-off", {
+    NODE_OPTIONS: `--no-deprecation --require ${preload} ${process.env.BENCH_NODE_OPTIONS ?? ""}`.trim(),
+  });
+  const withRows: Row[] = [];
+  const withoutRows: Row[] = [];
+  try {
+    await Promise.all([waitReady(scored.base), waitReady(unscored.base)]);
+    const [tokensOn, tokensOff] = await Promise.all([
+      signUsers(scored.base, R_USERS),
+      signUsers(unscored.base, R_USERS),
+    ]);
+    await load("R warm-up, scoring (not counted)", scored.base, tokensOn, spread, SECONDS);
+    await load("R warm-up, no scoring (not counted)", unscored.base, tokensOff, spread, SECONDS);
+    const on = async (r: number) =>
+      withRows.push(await load(`R with risk scoring #${r}`, scored.base, tokensOn, spread, SECONDS));
+    const off = async (r: number) =>
+      withoutRows.push(await load(`R without risk scoring #${r}`, unscored.base, tokensOff, spread, SECONDS));
+    for (let r = 1; r <= K_ROUNDS; r++) {
+      if (r % 2) await on(r).then(() => off(r));
+      else await off(r).then(() => on(r));
+    }
+    await consistency("R (scored node)", scored.base);
+  } finally {
+    await kill([scored.child, unscored.child]);
+  }
+  const pairs = withRows.map((w, i) => ({
+    cpu: w.cpuUs / withoutRows[i].cpuUs,
+    rps: w.rps / withoutRows[i].rps,
+  }));
+  console.log(`    CPU per order with / without, each pair: ${pairs.map((p) => p.cpu.toFixed(3)).join(" ")}`);
+  return { cpu: median(pairs.map((p) => p.cpu)), rps: median(pairs.map((p) => p.rps)) };
+}
+
 async function run() {
   console.log(
     `checkout bench: node ${process.version}, ${os.cpus().length} cpu(s), NeDB, ${CONCURRENCY} clients, ` +
@@ -532,6 +582,7 @@ async function run() {
   }
   const c = ONLY.has("c") || withKafka ? await clustered(seeded, withKafka) : {};
   const p = ONLY.has("p") ? await pricedVsPlain(seeded) : undefined;
+  const risk = ONLY.has("r") ? await riskRounds(seeded) : undefined;
 
   const verdict = (r: number | undefined, target: number) =>
     r === undefined ? "-" : `${r.toFixed(2)}  (target >= ${target}: ${r >= target ? "met" : "MISSED"})`;
@@ -548,6 +599,11 @@ async function run() {
     `  K clustered, with / without bridge  ${verdict(c.kafka?.rps, 0.9)}   CPU ${c.kafka?.cpu.toFixed(2) ?? "-"}`,
   );
   console.log(`  P embedded, priced / plain          ${verdict(p?.rps, 0.8)}   CPU ${verdict(p?.cpu, 0.8)}`);
+  const within = risk && risk.cpu <= 1.05 ? "met" : "MISSED";
+  console.log(
+    `  R embedded, CPU per order with / without risk scoring  ${risk ? `${risk.cpu.toFixed(3)}  (target <= 1.05: ${within})` : "-"}` +
+      `   orders/s ${risk?.rps.toFixed(2) ?? "-"}`,
+  );
 }
 
 const main = () => runBench("checkout", DEADLINE_MS, run);

@@ -13,6 +13,8 @@ import type {
 
 import type { CartChoices, PricingActions, PricingTotals } from "./pricing";
 export * from "./pricing";
+import type { OrderRisk, ReviewDecision } from "./risk";
+import type { Recommendations } from "./recommendations";
 
 // ---- Domain events (durable channels) ----
 
@@ -32,6 +34,8 @@ export const Events = {
   userDeleted: "user.deleted",
   orderRefunded: "order.refunded",
   returnRequested: "return.requested",
+  orderHeld: "order.held",
+  orderReviewed: "order.reviewed",
 } as const;
 export type EventName = (typeof Events)[keyof typeof Events];
 
@@ -95,6 +99,8 @@ export interface EventData {
   "user.deleted": { userId: string };
   "order.refunded": RefundEventData;
   "return.requested": ReturnRequestedEventData;
+  "order.held": { orderId: string; userId: string; risk: OrderRisk };
+  "order.reviewed": { orderId: string; userId: string; decision: ReviewDecision };
 }
 
 export interface ProductEventData {
@@ -135,6 +141,8 @@ export const KafkaTopics: Record<EventName, string | null> = {
   "user.deleted": "user_deleted",
   "order.refunded": "order_refunded",
   "return.requested": "return_requested",
+  "order.held": "order_held",
+  "order.reviewed": "order_reviewed",
 };
 
 // ---- Actions ----
@@ -161,6 +169,8 @@ export interface Meta {
   /** A guest's X-Cart-Token / X-Order-Token, passed on by the gateway only when no bearer came. */
   cartToken?: string;
   orderToken?: string;
+  /** POST /api/orders: the client's address (lib/rate-limit.ts clientAddress), a risk feature. */
+  clientAddress?: string;
 }
 
 export interface Jwk {
@@ -209,6 +219,8 @@ export interface UserContact {
   name: string;
   phone?: string;
   notifications: NotificationPrefs;
+  /** The account's signup time (the order risk's account age). */
+  createdAt?: string;
 }
 
 export interface Delivery {
@@ -368,7 +380,14 @@ export interface Reservation {
 // ---- Checkout: carts, orders, payments ----
 
 export type OrderStatus =
-  "pending" | "confirmed" | "shipped" | "delivered" | "payment_failed" | "cancelled" | "requires_action";
+  | "pending"
+  | "confirmed"
+  | "shipped"
+  | "delivered"
+  | "payment_failed"
+  | "cancelled"
+  | "requires_action"
+  | "on_hold";
 /** voided: the order was refunded before any charge existed, so none will be made for it. */
 /** requires_action: the customer must act (3-D Secure); a provider webhook settles it. */
 export type PaymentStatus = "processing" | "succeeded" | "failed" | "refunded" | "voided" | "requires_action";
@@ -411,6 +430,8 @@ export interface Order extends PricingTotals {
   returns: string[];
   createdAt: string;
   updatedAt: string;
+  /** Admins only (GET /api/orders, /api/orders/:id, the review): never in a customer's answer. */
+  risk?: OrderRisk;
 }
 
 export interface PlaceOrderParams {
@@ -562,6 +583,10 @@ export interface Actions extends PricingActions {
   "orders.rejectReturn": { params: { id: string; reason: string }; result: OrderReturn };
   /** Idempotent by key: puts units back into a variant's stock (a received return). */
   "inventory.restock": { params: { productId: string; quantity: number; key: string }; result: StockLevel };
+  /** Admin: charges and confirms an order on hold, or cancels it and releases its stock. */
+  "orders.review": { params: { id: string; decision: ReviewDecision }; result: Order };
+  "recommendations.forProduct": { params: { id: string }; result: Recommendations };
+  "recommendations.forUser": { params: Record<string, never>; result: Recommendations };
   "payments.webhook": {
     params: { id: string; type: string; data: { chargeId: string; reason?: string } };
     result: { received: true; applied: boolean };
@@ -580,6 +605,8 @@ import type {
   ReturnRequestedEventData,
   ReturnStatus,
 } from "./refunds";
+export * from "./risk";
+export * from "./recommendations";
 
 /** Every DB-backed service answers `<name>.health` for the gateway's readiness check. */
 export const HEALTH_ACTION = "health";

@@ -48,7 +48,16 @@ const facetCounts = {
 };
 const orderStatus = {
   type: "string",
-  enum: ["pending", "confirmed", "shipped", "delivered", "payment_failed", "cancelled", "requires_action"],
+  enum: [
+    "pending",
+    "confirmed",
+    "shipped",
+    "delivered",
+    "payment_failed",
+    "cancelled",
+    "requires_action",
+    "on_hold",
+  ],
 };
 const returnLine = {
   type: "object",
@@ -279,6 +288,25 @@ export const OPENAPI_SCHEMAS: Record<string, JsonSchema> = {
       createdAt: timestamp,
       updatedAt: timestamp,
       ...PRICING_TOTALS_PROPS,
+      risk: {
+        type: "object",
+        description:
+          "Admins only: the order's fraud risk, scored before the charge. Never in a customer's answer.",
+        required: ["score", "level", "reasons"],
+        properties: {
+          score: { type: "integer", minimum: 0, maximum: 100 },
+          level: { type: "string", enum: ["low", "elevated", "high"] },
+          reasons: { type: "array", items: str },
+        },
+      },
+    },
+  },
+  Recommendations: {
+    type: "object",
+    required: ["rows", "strategy"],
+    properties: {
+      rows: { type: "array", maxItems: 12, items: ref("Product") },
+      strategy: { type: "string", enum: ["bought_together", "popular_in_category", "for_you", "popular"] },
     },
   },
   Delivery: {
@@ -450,7 +478,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   "DELETE /cart": { summary: "Empty the cart", status: 204 },
   "POST /orders": {
     summary:
-      "Place an order (from the given items, or else from the cart); 202 with status requires_action and payment.clientSecret when the card needs 3-D Secure",
+      "Place an order (from the given items, or else from the cart); 202 with status requires_action and payment.clientSecret when the card needs 3-D Secure, or with status on_hold when its risk reaches RISK_HOLD_LEVEL",
     status: 201,
     schema: ref("Order"),
     errors: {
@@ -557,6 +585,25 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   },
   "GET /notifications": { summary: "Own notification deliveries", status: 200, schema: page("Delivery") },
   ...PRICING_ROUTE_DOCS,
+  "POST /orders/:id/review": {
+    summary:
+      "Review an order on hold (admin): approve charges and confirms it, reject cancels it and releases its stock",
+    status: 200,
+    schema: ref("Order"),
+    errors: { 404: "Unknown order", 409: "The order is not on hold (ORDER_NOT_ON_HOLD)" },
+  },
+  "GET /products/:id/recommendations": {
+    summary:
+      "Up to 12 active, in-stock products bought together with this one (item-to-item co-purchases), else popular in its category; never the product itself",
+    status: 200,
+    schema: ref("Recommendations"),
+    errors: { 404: "Unknown product" },
+  },
+  "GET /user/recommendations": {
+    summary: "Up to 12 products for the signed-in customer from what they bought, none they bought already",
+    status: 200,
+    schema: ref("Recommendations"),
+  },
 };
 
 // ---- Guest carts, guest checkout, addresses, personal data ----

@@ -2,7 +2,9 @@
  * Checkout rules with no broker: pricing an order from the catalogue, the stored order document,
  * the shape it is answered in, and which response an order's outcome gives.
  */
+import type { Risk } from "./risk";
 import type {
+  ReviewDecision,
   Order,
   OrderLine,
   OrderStatus,
@@ -80,6 +82,14 @@ export interface OrderDoc extends Partial<OrderPricing> {
    * of a driver names it, so one that lost the order to another can no longer move it.
    */
   leaseOwner?: string;
+  /** Set by the risk step (mixins/risk-step.ts); shown to admins only. */
+  risk?: Risk;
+  /** Fingerprints of the card and client address the order came with (risk counts). */
+  riskCard?: string;
+  riskAddress?: string;
+  /** An order on hold is cancelled after this (epoch ms): its reservation has run out by then. */
+  heldUntil?: number;
+  review?: { decision: ReviewDecision; by: string; at: string };
   createdAt: string;
   updatedAt: string;
 }
@@ -216,6 +226,7 @@ export function shortProducts(
 export function outcome(d: OrderDoc): StoredResponse {
   if (d.failure)
     return { status: 409, error: { message: d.failure.message, type: d.failure.type, data: d.failure.data } };
+  if (d.status === "on_hold") return { status: 202, body: orderView(d) };
   if (d.status === "payment_failed")
     return {
       status: 402,

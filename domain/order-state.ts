@@ -1,6 +1,8 @@
 /**
  * The order state machine (API.md "Orders"): pending -> confirmed -> shipped -> delivered,
- * pending -> payment_failed, confirmed -> cancelled. Anything else is refused with 409.
+ * pending -> payment_failed, confirmed -> cancelled; an order held for review (API.md "order
+ * risk"): pending -> on_hold -> confirmed | cancelled, or payment_failed when the card is declined
+ * once an admin approved it. Anything else is refused with 409.
  *
  * Beside it, the checkout saga's own progress (`SagaStep`): which idempotent step a driver runs
  * next. The status is what the customer sees; the step is what is left to do.
@@ -9,7 +11,7 @@ import type { OrderStatus, ReservationState } from "../contracts";
 import { RuleError } from "./rule-error";
 
 export const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
-  pending: ["confirmed", "payment_failed", "requires_action"],
+  pending: ["confirmed", "payment_failed", "requires_action", "on_hold"],
   confirmed: ["shipped", "cancelled"],
   shipped: ["delivered"],
   delivered: [],
@@ -17,6 +19,7 @@ export const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> 
   cancelled: [],
   // 3-D Secure: the provider's webhook (or the client's confirmation) settles it.
   requires_action: ["confirmed", "payment_failed"],
+  on_hold: ["confirmed", "cancelled", "payment_failed"],
 };
 
 export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
@@ -43,14 +46,16 @@ export function transition(
 }
 
 /**
- * [promotion ->] reserve -> charge -> commit -> clearCart -> done on the happy path (promotion:
- * an order with a code counts its use first); release after a declined
+ * [promotion ->] reserve -> risk -> charge -> commit -> clearCart -> done on the happy path
+ * (promotion: an order with a code counts its use first; risk scores the order and may hold it:
+ * `done` for now, until a review moves it to `charge` or `cancel`); release after a declined
  * charge; cancel (refund, then return the stock) after a cancellation. Every step is idempotent by
  * order id, so a driver that takes over after a crash simply runs the current step again.
  */
 export type SagaStep =
   | "promotion"
   | "reserve"
+  | "risk"
   | "charge"
   | "commit"
   | "clearCart"
@@ -66,6 +71,7 @@ export const RESTING_STEPS: readonly SagaStep[] = ["done", "awaitPayment"];
 export const ACTIVE_STEPS: readonly SagaStep[] = [
   "promotion",
   "reserve",
+  "risk",
   "charge",
   "commit",
   "clearCart",

@@ -17,6 +17,7 @@ export const ALL_SERVICES = [
   "payments",
   "notifications",
   "pricing",
+  "recommendations",
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
@@ -234,6 +235,15 @@ export function loadConfig(env: Env = process.env) {
      * a call it made to this action (e.g. inventory.reserve) has returned.
      */
     faultCrashAfter: str(env, "FAULT_CRASH_AFTER"),
+    risk: {
+      /** Orders at or above this risk level wait on_hold for a review; unset: none is held. */
+      holdLevel:
+        str(env, "RISK_HOLD_LEVEL") === undefined
+          ? undefined
+          : oneOf(env, "RISK_HOLD_LEVEL", ["elevated", "high"], "high"),
+      /** The weights file; unset: models/risk-model.v1.json of this install. */
+      modelFile: str(env, "RISK_MODEL_FILE"),
+    },
     kafka: {
       batchSize: int(env, "KAFKA_BATCH_SIZE", 100, 1, 100_000),
       /**

@@ -16,11 +16,12 @@ import {
   type OrderDoc,
 } from "../domain/checkout";
 import { RESTING_STEPS, afterCommit, resumedCharge, transition, type SagaStep } from "../domain/order-state";
+import { RISK_STEP, type RiskSaga } from "./risk-step";
 
 export type Via = Context | ServiceBroker;
 
 /** The orders service, as a step sees it. */
-export interface Saga {
+export interface Saga extends RiskSaga {
   advance(d: OrderDoc, set: Partial<OrderDoc>, events?: EventEnvelope[]): Promise<OrderDoc | null>;
   failPayment(d: OrderDoc, pay: Payment, reason: string, next: "release" | "done"): Promise<OrderDoc | null>;
   newEvent: (...args: any[]) => EventEnvelope;
@@ -32,8 +33,8 @@ export const now = () => new Date().toISOString();
 const transient = (message: string, type: string, data: object) =>
   new Errors.MoleculerRetryableError(message, 503, type, data);
 
-type ForwardStep = "promotion" | "reserve" | "charge" | "commit" | "clearCart";
-interface Step {
+type ForwardStep = "promotion" | "reserve" | "risk" | "charge" | "commit" | "clearCart";
+export interface Step {
   /** Runs the step once and moves the order on; null when the order changed under it. */
   run(saga: Saga, via: Via, d: OrderDoc, resumed: boolean): Promise<OrderDoc | null>;
   /** Undoes what `run` did (idempotent); the fields to store with the compensated order. */
@@ -106,13 +107,16 @@ const STEPS: Record<ForwardStep, Step> = {
         ...{ orderId, userId, items, total, currency },
         ...{ subtotal, discountTotal, shippingTotal, taxTotal },
       });
-      return saga.advance(d, { step: "charge" }, [placed]);
+      return saga.advance(d, { step: "risk" }, [placed]);
     },
     async undo(_saga, via, d) {
       await call(via, "inventory.release", { orderId: d._id });
       return {};
     },
   },
+
+  // Scored before the charge; may hold the order for review (risk-step.ts).
+  risk: RISK_STEP,
 
   charge: {
     async run(saga, via, d, resumed) {

@@ -14,7 +14,15 @@ import { GatewayAuthMixin } from "../mixins/auth.mixin";
 import { docsAsset, docsPage, openApiDocument } from "../lib/openapi";
 import { toErrorBody } from "./api/error-body";
 import { PROMETHEUS_TYPE, bearerMatches, renderPrometheus, type NodeMetrics } from "./api/metrics";
-import { API_ALIASES, DOCS_ALIASES, GATEWAY_READS, readKey, routedServices } from "./api/routes";
+import {
+  API_ALIASES,
+  DOCS_ALIASES,
+  GATEWAY_READS,
+  OPTIONAL_SERVICES,
+  readKey,
+  routedServices,
+} from "./api/routes";
+import { clientAddress } from "../lib/rate-limit";
 import { optionFilters } from "../domain/catalog";
 
 type Req = IncomingMessage & {
@@ -92,6 +100,9 @@ const ApiService: ServiceSchema = {
             ]);
           if (alias.action === "orders.place" && typeof req.headers["idempotency-key"] === "string")
             ctx.meta.idempotencyKey = req.headers["idempotency-key"];
+          // The order risk counts orders and declines per client address.
+          if (alias.action === "orders.place")
+            ctx.meta.clientAddress = clientAddress(req, config().trustProxy);
           if (alias.action === "payments.webhook" || alias.action === "payments.stripeWebhook") {
             const signature =
               req.headers[alias.action === "payments.webhook" ? "payment-signature" : "stripe-signature"];
@@ -236,7 +247,9 @@ const ApiService: ServiceSchema = {
       checks.transporter = transit ? (transit.connected ? "up" : "down") : "embedded";
       if (checks.transporter === "down") failing.push("transporter");
 
-      const required = routedServices();
+      // An optional service's absence degrades the gateway (its routes answer 503), no more.
+      const optionalDown = OPTIONAL_SERVICES.filter((s) => !this.broker.registry.hasService(s));
+      const required = routedServices().filter((s) => !OPTIONAL_SERVICES.includes(s));
       const missing = required.filter((s) => !this.broker.registry.hasService(s));
       checks.services = missing.length ? { status: "down", missing } : "up";
       if (missing.length) failing.push("services");
@@ -257,7 +270,8 @@ const ApiService: ServiceSchema = {
       if (dbDown.length) failing.push("database");
 
       // Outages of Kafka, SMTP or SMS degrade: orders keep being taken and their events wait.
-      const degraded: string[] = [];
+      const degraded: string[] = [...optionalDown];
+      for (const s of optionalDown) checks[s] = "down";
       if (this.broker.registry.actions.isAvailable("kafka-bridge.status")) {
         const bridge: any = await ctx
           .call("kafka-bridge.status", {}, { timeout: 2000, retries: 0 })

@@ -33,18 +33,12 @@ import { OrderSagaMixin, type SagaMethods, type SagaVars } from "../mixins/order
 import { GuestOrdersMixin, type GuestOrderMethods } from "../mixins/guest-orders.mixin";
 import { OrderRefundsMixin, type RefundMethods } from "../mixins/order-refunds.mixin";
 import { OrderReturnsMixin } from "../mixins/order-returns.mixin";
+import { OrderRiskMixin, type RiskMethods, type RiskVars } from "../mixins/order-risk.mixin";
 import { isDuplicateKey } from "../domain/catalog";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, pageWindow, totalPages } from "../domain/paging";
 import { transition } from "../domain/order-state";
 import type { StoredResponse } from "../domain/idempotency";
-import {
-  PLACE_ORDER_PARAMS,
-  mergeResolved,
-  newOrder,
-  orderView,
-  outcome,
-  type OrderDoc,
-} from "../domain/checkout";
+import { PLACE_ORDER_PARAMS, mergeResolved, newOrder, outcome, type OrderDoc } from "../domain/checkout";
 import { invalidField } from "../domain/rule-error";
 import { isCardToken } from "../domain/payments";
 import { resolveOrderLines } from "../lib/catalog-lookup";
@@ -54,12 +48,14 @@ const ID = { type: "string", min: 1, max: 100 } as const;
 
 type Ctx<P> = Context<P, Meta>;
 type Store = SagaVars &
+  RiskVars &
   DbVars & {
     timers?: NodeJS.Timeout[];
   };
 interface Methods
   extends
     SagaMethods,
+    RiskMethods,
     IdempotencyMethods,
     DbMethods,
     OutboxMethods,
@@ -98,6 +94,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     OutboxMixin,
     RuleErrorsMixin,
     OrderSagaMixin,
+    OrderRiskMixin,
     IdempotencyKeyMixin,
     CachedReadsMixin({ event: PricingCacheClean, pattern: "pricing.**" }),
     GuestOrdersMixin,
@@ -126,7 +123,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
       guest: "order",
       params: { $$strict: true, id: ID },
       async handler(ctx: Ctx<{ id: string }>): Promise<Order> {
-        return orderView(await this.synced(ctx, await this.own(ctx, ctx.params.id)));
+        return this.viewFor(ctx.meta.user, await this.synced(ctx, await this.own(ctx, ctx.params.id)));
       },
     },
 
@@ -148,7 +145,13 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
           this.adapter.find({ query, sort: ["-createdAt", "_id"], ...pageWindow(page, pageSize) }),
           this.adapter.count({ query }),
         ]);
-        return { rows: docs.map(orderView), total, page, pageSize, totalPages: totalPages(total, pageSize) };
+        return {
+          rows: docs.map((d: OrderDoc) => this.viewFor(user, d)),
+          total,
+          page,
+          pageSize,
+          totalPages: totalPages(total, pageSize),
+        };
       },
     },
 
@@ -175,7 +178,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
           if (await this.updateOneIf({ _id: d._id, status: d.status }, this.pushOutbox(update, [evt]))) {
             this.broker.metrics.increment("orders.total", { status: "cancelled" });
             // Refund and stock return happen here, before the 200; recovery finishes them after a crash.
-            return orderView(await this.driveToEnd(ctx, d._id, false, lease.leaseOwner));
+            return this.viewFor(ctx.meta.user, await this.driveToEnd(ctx, d._id, false, lease.leaseOwner));
           }
         }
       },
@@ -194,7 +197,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
           );
           if (done) {
             this.broker.metrics.increment("orders.total", { status: ctx.params.status });
-            return orderView(done);
+            return this.viewFor(ctx.meta.user, done);
           }
         }
       },
@@ -280,6 +283,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     answer(ctx: Ctx<unknown>, res: StoredResponse): Order {
       if (!("body" in res))
         throw new Errors.MoleculerClientError(res.error.message, res.status, res.error.type, res.error.data);
+      // 202: held for a risk review (mixins/order-risk.mixin.ts), or waiting for 3-D Secure.
       const order = this.withOrderToken(ctx, res.body as Order);
       ctx.meta.$statusCode = res.status;
       ctx.meta.$location = `/api/orders/${order.id}`;

@@ -227,8 +227,8 @@ const UsersService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
         const doc: (UserDoc & { erasedAt?: string }) | null = await this.adapter.findById(ctx.params.id);
         if (!doc || doc.erasedAt)
           throw new MoleculerClientError("User not found", 404, "NOT_FOUND", { id: ctx.params.id });
-        const { id, email, name, phone, notifications } = toPublicUser(doc);
-        return { id, email, name, ...(phone ? { phone } : {}), notifications };
+        const { id, email, name, phone, notifications, createdAt } = toPublicUser(doc);
+        return { id, email, name, ...(phone ? { phone } : {}), notifications, createdAt };
       },
     },
 

@@ -62,7 +62,16 @@ export const API_ALIASES: Record<string, string> = {
   "DELETE /user/addresses/:id": "users.removeAddress",
   "GET /user/me/export": "users.exportMe",
   "DELETE /user/me": "users.deleteMe",
+  "POST /orders/:id/review": "orders.review",
+  "GET /products/:id/recommendations": "recommendations.forProduct",
+  "GET /user/recommendations": "recommendations.forUser",
 };
+
+/**
+ * Routed services the gateway is ready without: while none runs, their routes answer 503 and
+ * /health/ready says `degraded` (recommendations: a shop sells without them).
+ */
+export const OPTIONAL_SERVICES: readonly string[] = ["recommendations"];
 
 /** The API's own documentation (not services: readiness does not wait for them). */
 export const DOCS_ALIASES: Record<string, string> = {

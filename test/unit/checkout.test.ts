@@ -187,6 +187,7 @@ describe("the order state machine", () => {
     "payment_failed",
     "cancelled",
     "requires_action",
+    "on_hold",
   ];
   const allowed = new Set([
     "pending>confirmed",
@@ -198,6 +199,11 @@ describe("the order state machine", () => {
     "confirmed>shipped",
     "confirmed>cancelled",
     "shipped>delivered",
+    // API.md "order risk": held for review, then approved (charged: confirmed or declined) or cancelled.
+    "pending>on_hold",
+    "on_hold>confirmed",
+    "on_hold>cancelled",
+    "on_hold>payment_failed",
   ]);
 
   it("should allow exactly the transitions of API.md and refuse every other with 409", () => {

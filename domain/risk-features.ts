@@ -1,0 +1,97 @@
+/**
+ * The features of an order's fraud risk, from what the cluster knows when the order is about
+ * to be charged: the orders and declined payments of the same account, card and client address
+ * in the last hour, the account's age, the amount against the account's earlier orders, the
+ * shipping country against the account's earlier ones, and how many cards the account used.
+ *
+ * No broker: the orders service reads the facts from its own collection (mixins/order-risk.mixin.ts);
+ * the training script (scripts/train-risk.ts) draws them from a seeded synthetic set.
+ */
+import { createHash } from "node:crypto";
+
+export const HOUR_MS = 3_600_000;
+
+/** What is counted for one order, before it is charged. Counts leave the order itself out. */
+export interface RiskFacts {
+  ordersByUser: number;
+  declinesByUser: number;
+  ordersByCard: number;
+  declinesByCard: number;
+  ordersByAddress: number;
+  declinesByAddress: number;
+  /** Distinct cards the account tried in the last hour, this order's included. */
+  cardsOfUser: number;
+  /** Days since signup; null when unknown (no account found). */
+  accountAgeDays: number | null;
+  amount: number;
+  /** The account's earlier paid orders' amounts (same currency), newest last. */
+  earlierAmounts: number[];
+  shippingCountry: string;
+  /** Countries the account shipped to before (paid orders). */
+  earlierCountries: string[];
+}
+
+/** The model's inputs, in this order (the weights file names them, and is checked against them). */
+export const FEATURES = [
+  "ordersByUser",
+  "declinesByUser",
+  "ordersByCard",
+  "declinesByCard",
+  "ordersByAddress",
+  "declinesByAddress",
+  "cardsOfUser",
+  "newAccount",
+  "amountVsHistory",
+  "firstOrder",
+  "newShippingCountry",
+] as const;
+export type Feature = (typeof FEATURES)[number];
+
+const log1p = (x: number) => Math.log1p(Math.max(0, x));
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The feature vector (FEATURES order): counts on a log scale, so 20 orders is not 20 × 1. */
+export function featureVector(f: RiskFacts): number[] {
+  const first = f.earlierAmounts.length === 0;
+  const typical = first ? 0 : median(f.earlierAmounts);
+  const values: Record<Feature, number> = {
+    ordersByUser: log1p(f.ordersByUser),
+    declinesByUser: log1p(f.declinesByUser),
+    ordersByCard: log1p(f.ordersByCard),
+    declinesByCard: log1p(f.declinesByCard),
+    ordersByAddress: log1p(f.ordersByAddress),
+    declinesByAddress: log1p(f.declinesByAddress),
+    cardsOfUser: log1p(Math.max(0, f.cardsOfUser - 1)),
+    // Young accounts: 1 on signup day, fading to 0 over a month; unknown counts as new.
+    newAccount: f.accountAgeDays === null ? 1 : Math.max(0, 1 - f.accountAgeDays / 30),
+    // How many times the usual amount, on a log scale; 0 with no history (firstOrder says so).
+    amountVsHistory: first ? 0 : Math.max(0, Math.log2(Math.max(1, f.amount) / Math.max(1, typical))),
+    firstOrder: first ? 1 : 0,
+    newShippingCountry:
+      f.earlierCountries.length > 0 && !f.earlierCountries.includes(f.shippingCountry) ? 1 : 0,
+  };
+  return FEATURES.map((name) => values[name]);
+}
+
+/**
+ * A card's fingerprint: a token is a secret of the payment provider's; the order keeps only a
+ * hash of it, enough to count its uses.
+ */
+export function cardFingerprint(token: string): string {
+  return createHash("sha256").update(`card:${token}`).digest("hex").slice(0, 24);
+}
+
+/** The address a client called from, hashed the same way (it is personal data). */
+export function addressFingerprint(address: string): string {
+  return createHash("sha256").update(`addr:${address}`).digest("hex").slice(0, 24);
+}
+
+/** Whole days between two instants (account age). */
+export function daysBetween(fromIso: string, toMs: number): number {
+  return Math.max(0, (toMs - Date.parse(fromIso)) / 86_400_000);
+}

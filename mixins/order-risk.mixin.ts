@@ -1,0 +1,280 @@
+/**
+ * Order risk for the orders service (API.md "Recommendations and order risk"): the facts the risk
+ * step scores (read from this service's own orders: the last hour's orders and declines of the
+ * account, the card and the client address, the account's earlier paid orders; the account's
+ * age from users), the model loaded at start, the admin's review of a held order, the sweep that
+ * cancels held orders past the reservation TTL, and the admin view that shows the risk.
+ *
+ * What must stay true:
+ * - every order is scored before its charge, held or not (RISK_HOLD_LEVEL only decides holding);
+ * - the risk is in admin answers only: `orderView` (customers, exports, events) never carries it;
+ * - a review or the expiry sweep moves a held order by the same compare-and-set as any driver
+ *   (status on_hold and step done), so of a review, a customer's cancel and the sweep exactly
+ *   one wins; the others see the order moved and answer from its new state.
+ */
+import { randomUUID } from "node:crypto";
+import { Errors, type Context, type ServiceSchema } from "moleculer";
+import { Events, type Meta, type Order, type OrderStatus, type ReviewDecision } from "../contracts";
+import { config } from "../lib/config";
+import { call } from "../lib/typed";
+import { orderView, type OrderDoc } from "../domain/checkout";
+import { transition } from "../domain/order-state";
+import { CARD_TOKENS } from "../domain/payments";
+import {
+  assess,
+  atLeast,
+  defaultModelPath,
+  loadModel,
+  type RiskLevel,
+  type RiskModelFile,
+} from "../domain/risk";
+import {
+  HOUR_MS,
+  addressFingerprint,
+  cardFingerprint,
+  daysBetween,
+  type RiskFacts,
+} from "../domain/risk-features";
+import type { DbIndexSettings } from "./db.mixin";
+import type { Via } from "./checkout-steps";
+import type { RiskOutcome } from "./risk-step";
+
+/** Paid orders, whose amounts and countries are the account's history. */
+const PAID: OrderStatus[] = ["confirmed", "shipped", "delivered"];
+/** Earlier paid orders the amount and country history is taken from. */
+const HISTORY = 20;
+/**
+ * The account's latest orders read per scoring: its last hour (counts above this many are off
+ * the scale anyway: log1p(100) ≈ 4.6, several standard deviations) and its paid history.
+ */
+const LATEST = 100;
+
+export interface RiskVars {
+  riskModel: RiskModelFile;
+  riskHoldLevel?: RiskLevel;
+  reservationTtlMs: number;
+  holdTimer?: NodeJS.Timeout;
+}
+
+export interface RiskMethods {
+  scoreRisk(via: Via, d: OrderDoc): Promise<RiskOutcome>;
+  riskFacts(via: Via, d: OrderDoc, card: string, address: string | undefined): Promise<RiskFacts>;
+  /** The order as `user` may see it: with its risk for an admin. */
+  viewFor(user: Meta["user"], d: OrderDoc): Order;
+  /** Cancels held orders whose reservation ran out. */
+  expireHolds(): Promise<void>;
+}
+
+/**
+ * The simulated provider's test tokens are shared by every customer: as a card they say nothing
+ * of one card, so they are counted per account. Any other token is one card.
+ */
+export function cardIdentity(token: string, userId: string): string {
+  return (CARD_TOKENS as readonly string[]).includes(token) ? `${userId}\u0000${token}` : token;
+}
+
+/**
+ * A loopback address is this host's own proxy or a local client, not one client: counting all
+ * orders from it together would make every one look like a burst. Only other addresses count.
+ */
+export function countedAddress(address: string | undefined): string | undefined {
+  if (!address || address === "unknown") return undefined;
+  if (address === "::1" || address.startsWith("127.")) return undefined;
+  return address;
+}
+
+const isDecline = (d: Pick<OrderDoc, "status" | "reason">) =>
+  d.status === "payment_failed" && d.reason !== "reservation_expired";
+
+type Ctx<P> = Context<P, Meta>;
+
+const guestEmail = (d: OrderDoc) => (d as OrderDoc & { email?: string }).email ?? null;
+/** Whose orders count together: the user, or for a guest its email. */
+const accountOf = (d: OrderDoc) => d.userId ?? `guest:${guestEmail(d) ?? d._id}`;
+
+export const OrderRiskMixin: ServiceSchema = {
+  name: "",
+  settings: {
+    dbIndexes: {
+      riskCard: { fields: { riskCard: 1, createdAt: -1 }, sparse: true },
+      riskAddress: { fields: { riskAddress: 1, createdAt: -1 }, sparse: true },
+      heldUntil: { fields: { heldUntil: 1 }, sparse: true },
+    },
+  } as DbIndexSettings,
+
+  actions: {
+    review: {
+      auth: "admin",
+      params: {
+        $$strict: true,
+        id: { type: "string", min: 1, max: 100 },
+        decision: { type: "enum", values: ["approve", "reject"] },
+      },
+      async handler(this: any, ctx: Ctx<{ id: string; decision: ReviewDecision }>): Promise<Order> {
+        const { id, decision } = ctx.params;
+        const d: OrderDoc = await this.own(ctx, id);
+        if (d.status !== "on_hold" || d.step !== "done")
+          throw new Errors.MoleculerClientError("The order is not on hold", 409, "ORDER_NOT_ON_HOLD", {
+            id,
+            status: d.status,
+          });
+        const at = new Date();
+        const owner = randomUUID();
+        const review = { decision, by: ctx.meta.user!.id, at: at.toISOString() };
+        const reviewed = this.newEvent(Events.orderReviewed, d._id, {
+          orderId: d._id,
+          userId: d.userId,
+          decision,
+        });
+        const events = [reviewed];
+        let set: Partial<OrderDoc> = { step: "charge", review };
+        if (decision === "reject") {
+          const reason = "rejected_in_review";
+          events.push(
+            this.newEvent(Events.orderCancelled, d._id, { orderId: d._id, userId: d.userId, reason }),
+          );
+          set = { ...transition(d, "cancelled", review.at), step: "cancel", reason, review };
+        }
+        const update = {
+          $set: { ...set, leaseUntil: at.getTime() + this.leaseMs, leaseOwner: owner, updatedAt: review.at },
+        };
+        const taken = await this.updateOneIf(
+          { _id: d._id, status: "on_hold", step: "done" },
+          this.pushOutbox(update, events),
+        );
+        if (!taken)
+          throw new Errors.MoleculerClientError("The order is no longer on hold", 409, "ORDER_NOT_ON_HOLD", {
+            id,
+          });
+        if (decision === "reject") this.broker.metrics.increment("orders.total", { status: "cancelled" });
+        // Approve: charged as a resumed order, so a reservation that ran out is refunded, not sold.
+        return this.viewFor(ctx.meta.user, await this.driveToEnd(ctx, d._id, true, owner));
+      },
+    },
+  },
+
+  methods: {
+    async scoreRisk(this: any, via: Via, d: OrderDoc): Promise<RiskOutcome> {
+      const card = cardFingerprint(cardIdentity(d.paymentToken, accountOf(d)));
+      const meta = (via as Context<unknown, Meta>).meta;
+      const counted = countedAddress(meta?.clientAddress);
+      const address = counted === undefined ? undefined : addressFingerprint(counted);
+      const risk = assess(this.riskModel, await this.riskFacts(via, d, card, address));
+      const hold = this.riskHoldLevel !== undefined && atLeast(risk.level, this.riskHoldLevel);
+      const set: Partial<OrderDoc> = {
+        risk,
+        riskCard: card,
+        ...(address ? { riskAddress: address } : {}),
+        ...(hold ? { heldUntil: Date.now() + this.reservationTtlMs } : {}),
+      };
+      return { risk, hold, set };
+    },
+
+    async riskFacts(this: any, via: Via, d: OrderDoc, card: string, address: string | undefined) {
+      const since = new Date(Date.now() - HOUR_MS).toISOString();
+      const recent = { createdAt: { $gte: since }, kind: "order", _id: { $ne: d._id } };
+      const declined = { status: "payment_failed", reason: { $ne: "reservation_expired" } };
+      const count = (query: object) => this.adapter.count({ query: { ...recent, ...query } });
+      // One read of the account's latest orders serves its last hour and its paid history.
+      const [latest, user] = await Promise.all([
+        this.adapter.find({
+          // A guest's "account" is its email.
+          query: {
+            ...(d.userId ? { userId: d.userId } : { userId: null, email: guestEmail(d) }),
+            kind: "order",
+            _id: { $ne: d._id },
+          },
+          sort: ["-createdAt"],
+          limit: LATEST,
+        }) as Promise<OrderDoc[]>,
+        d.userId ? call(via, "users.contact", { id: d.userId }).catch(() => null) : null,
+      ]);
+      const mine = latest.filter((o) => o.createdAt >= since);
+      const paid = latest.filter((o) => PAID.includes(o.status)).slice(0, HISTORY);
+      // A card counted per account (cardIdentity) has no orders but the account's own.
+      const perAccount = cardIdentity(d.paymentToken, accountOf(d)) !== d.paymentToken;
+      const ofCard = mine.filter((o) => o.riskCard === card);
+      const [ordersByCard, declinesByCard, ordersByAddress, declinesByAddress] = await Promise.all([
+        perAccount ? ofCard.length : count({ riskCard: card }),
+        perAccount ? ofCard.filter(isDecline).length : count({ riskCard: card, ...declined }),
+        address ? count({ riskAddress: address }) : 0,
+        address ? count({ riskAddress: address, ...declined }) : 0,
+      ]);
+      return {
+        ordersByUser: mine.length,
+        declinesByUser: mine.filter(isDecline).length,
+        ordersByCard,
+        declinesByCard,
+        ordersByAddress,
+        declinesByAddress,
+        cardsOfUser: new Set([card, ...mine.map((o) => o.riskCard).filter(Boolean)]).size,
+        accountAgeDays: user?.createdAt ? daysBetween(user.createdAt, Date.now()) : null,
+        amount: d.total,
+        earlierAmounts: paid.filter((o) => o.currency === d.currency).map((o) => o.total),
+        shippingCountry: d.shippingAddress.country,
+        earlierCountries: [...new Set(paid.map((o) => o.shippingAddress.country))],
+      } satisfies RiskFacts;
+    },
+
+    viewFor(user: Meta["user"], d: OrderDoc): Order {
+      const view = orderView(d);
+      if (user?.role !== "admin" || !d.risk) return view;
+      const { score, level, reasons } = d.risk;
+      return { ...view, risk: { score, level, reasons } };
+    },
+
+    async expireHolds(this: any) {
+      const due: OrderDoc[] = await this.adapter.find({
+        query: { heldUntil: { $lt: Date.now() }, status: "on_hold" },
+        limit: 50,
+      });
+      for (const d of due) {
+        const at = new Date();
+        const owner = randomUUID();
+        const reason = "hold_expired";
+        const evt = this.newEvent(Events.orderCancelled, d._id, { orderId: d._id, userId: d.userId, reason });
+        const set = { ...transition(d, "cancelled", at.toISOString()), step: "cancel", reason };
+        const update = {
+          $set: {
+            ...set,
+            leaseUntil: at.getTime() + this.leaseMs,
+            leaseOwner: owner,
+            updatedAt: at.toISOString(),
+          },
+        };
+        const taken = await this.updateOneIf(
+          { _id: d._id, status: "on_hold", step: "done" },
+          this.pushOutbox(update, [evt]),
+        );
+        if (!taken) continue;
+        this.broker.metrics.increment("orders.total", { status: "cancelled" });
+        this.logger.info(`Order ${d._id} was on hold past its reservation: cancelled.`);
+        await this.drive(this.broker, d._id, false, owner).catch((err: unknown) =>
+          this.logger.warn(`Cancelling held order ${d._id} failed; recovery will finish it.`, String(err)),
+        );
+      }
+    },
+  },
+
+  created(this: any) {
+    const cfg = config();
+    // A missing or malformed weights file stops the start, naming the file.
+    this.riskModel = loadModel(cfg.risk.modelFile ?? defaultModelPath());
+    this.riskHoldLevel = cfg.risk.holdLevel;
+    this.reservationTtlMs = cfg.reservationTtlSeconds * 1000;
+  },
+
+  started(this: any) {
+    const every = Math.min(10_000, Math.max(200, this.reservationTtlMs / 4));
+    this.holdTimer = setInterval(
+      () =>
+        void this.expireHolds().catch((err: unknown) => this.logger.warn("Hold expiry failed", String(err))),
+      every,
+    );
+    this.holdTimer.unref?.();
+  },
+
+  stopped(this: any) {
+    clearInterval(this.holdTimer);
+  },
+};
