@@ -14,7 +14,14 @@ import { GatewayAuthMixin } from "../mixins/auth.mixin";
 import { docsAsset, docsPage, openApiDocument } from "../lib/openapi";
 import { toErrorBody } from "./api/error-body";
 import { PROMETHEUS_TYPE, bearerMatches, renderPrometheus, type NodeMetrics } from "./api/metrics";
-import { API_ALIASES, DOCS_ALIASES, GATEWAY_READS, readKey, routedServices } from "./api/routes";
+import {
+  API_ALIASES,
+  DEGRADING_SERVICES,
+  DOCS_ALIASES,
+  GATEWAY_READS,
+  readKey,
+  routedServices,
+} from "./api/routes";
 import { optionFilters } from "../domain/catalog";
 
 type Req = IncomingMessage & {
@@ -235,8 +242,10 @@ const ApiService: ServiceSchema = {
       checks.transporter = transit ? (transit.connected ? "up" : "down") : "embedded";
       if (checks.transporter === "down") failing.push("transporter");
 
-      const required = routedServices();
-      const missing = required.filter((s) => !this.broker.registry.hasService(s));
+      const routed = routedServices();
+      const absent = routed.filter((s) => !this.broker.registry.hasService(s));
+      const required = routed.filter((s) => !DEGRADING_SERVICES.includes(s) || !absent.includes(s));
+      const missing = absent.filter((s) => required.includes(s));
       checks.services = missing.length ? { status: "down", missing } : "up";
       if (missing.length) failing.push("services");
 
@@ -256,7 +265,8 @@ const ApiService: ServiceSchema = {
       if (dbDown.length) failing.push("database");
 
       // Outages of Kafka, SMTP or SMS degrade: orders keep being taken and their events wait.
-      const degraded: string[] = [];
+      const degraded: string[] = absent.filter((s) => !required.includes(s));
+      for (const s of degraded) checks[s] = "down";
       if (this.broker.registry.actions.isAvailable("kafka-bridge.status")) {
         const bridge: any = await ctx
           .call("kafka-bridge.status", {}, { timeout: 2000, retries: 0 })

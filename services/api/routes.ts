@@ -33,6 +33,11 @@ export const API_ALIASES: Record<string, string> = {
   "PATCH /orders/:id/status": "orders.setStatus",
   "POST /payments/webhook": "payments.webhook",
   "GET /notifications": "notifications.list",
+  "GET /webhooks": "webhooks.list",
+  "POST /webhooks": "webhooks.create",
+  "PATCH /webhooks/:id": "webhooks.update",
+  "DELETE /webhooks/:id": "webhooks.remove",
+  "GET /webhooks/:id/deliveries": "webhooks.deliveries",
 };
 
 /** The API's own documentation (not services: readiness does not wait for them). */
@@ -51,6 +56,12 @@ export const GATEWAY_READS: Record<string, string> = {
   "api.facets": "products.facets",
   "api.product": "products.get",
 };
+
+/**
+ * Routed services whose absence makes readiness `degraded`, not 503: no order waits on them, and
+ * their events wait in their consumer groups (webhooks: endpoints get what happened meanwhile).
+ */
+export const DEGRADING_SERVICES: readonly string[] = ["webhooks"];
 
 export function routedServices(aliases: Record<string, string> = API_ALIASES): string[] {
   const actions = Object.values(aliases).map((a) => GATEWAY_READS[a] ?? a);
