@@ -113,7 +113,6 @@ describe("outbound webhooks on the embedded default", () => {
       const cases: [unknown, string][] = [
         [{ url: "ftp://127.0.0.1/x", events: ["*"] }, "url"],
         [{ url: "not a url", events: ["*"] }, "url"],
-        [{ url: "https://localhost/x", events: ["*"] }, "url"],
         [{ url: "https://example.com/x", events: ["payment.succeeded"] }, "events"],
         [{ url: "https://example.com/x", events: [] }, "events"],
         [{ url: "https://example.com/x", events: "order.placed" }, "events"],
