@@ -42,8 +42,8 @@ export interface DispatcherDeps {
   maxInFlight: number;
   timeoutMs: number;
   backoffMs: number;
-  /** Up to where every event is recorded (µs); `needed`: the oldest place a caller waits on. */
-  watermark(needed: number): Promise<number>;
+  /** Up to where every event is recorded (µs), as of a moment before the call returned. */
+  watermark(): Promise<number>;
   checkUrl(url: string): Promise<UrlCheck>;
   post(url: URL, target: ResolvedAddress, body: string, headers: Record<string, string>): Promise<SendResult>;
   /** An endpoint was just switched off by this node (its admin email is due). */
@@ -54,7 +54,9 @@ export interface DispatcherDeps {
 
 /** Pending deliveries of one endpoint read per round, oldest first. */
 const WINDOW = 200;
-const BUSY_ROUND_MS = 50;
+/** A wake waits this long, so the wakes of a burst share one round. */
+const WAKE_MS = 10;
+const BUSY_ROUND_MS = 200;
 const IDLE_ROUND_MS = 1000;
 
 export class WebhookDispatcher {
@@ -62,6 +64,7 @@ export class WebhookDispatcher {
   private total = 0;
   private readonly running = new Set<Promise<void>>();
   private timer?: NodeJS.Timeout;
+  private nextRoundAt = 0;
   private roundGoing = false;
   private again = false;
   private stopped = true;
@@ -95,13 +98,20 @@ export class WebhookDispatcher {
   /** Something new to send (a recorded event, a freed slot): a round soon. */
   wake(): void {
     if (this.roundGoing) this.again = true;
-    else this.schedule(BUSY_ROUND_MS);
+    else this.schedule(WAKE_MS);
   }
 
+  /** A round in `ms`, unless one is due sooner already (a stream of wakes never postpones it). */
   private schedule(ms: number): void {
     if (this.stopped) return;
+    const at = Date.now() + ms;
+    if (this.timer && this.nextRoundAt <= at) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.round(), ms);
+    this.nextRoundAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.round();
+    }, ms);
     this.timer.unref();
   }
 
@@ -117,7 +127,7 @@ export class WebhookDispatcher {
     } finally {
       this.roundGoing = false;
     }
-    this.schedule(this.again ? 0 : busy ? BUSY_ROUND_MS * 4 : IDLE_ROUND_MS);
+    this.schedule(this.again ? 0 : busy ? BUSY_ROUND_MS : IDLE_ROUND_MS);
   }
 
   /** One pass over the active endpoints; true when deliveries are left pending. */
@@ -129,6 +139,11 @@ export class WebhookDispatcher {
     });
     let pendingLeft = false;
     const n = endpoints.length;
+    if (!n) return false;
+    // Taken before the reads: every event before it is recorded, so in the rows read next an
+    // aggregate's oldest pending delivery is truly its next one. (Taken after, an event recorded
+    // between the read and the watermark would be missing from the rows and be overtaken.)
+    const watermark = await this.deps.watermark();
     this.turn = (this.turn + 1) % Math.max(1, n);
     for (let i = 0; i < n; i++) {
       const endpoint = endpoints[(this.turn + i) % n];
@@ -145,7 +160,6 @@ export class WebhookDispatcher {
       if (!pending.length) continue;
       pendingLeft = true;
       const now = Date.now();
-      const watermark = await this.deps.watermark(pending[pending.length - 1].at);
       const due = dueDeliveries(pending, now, watermark, free);
       const byId = new Map(pending.map((d) => [d._id, d]));
       for (const id of due) this.launch(endpoint, byId.get(id)!);

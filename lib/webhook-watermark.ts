@@ -46,9 +46,12 @@ export class StreamWatermark {
     private readonly minAgeMs = 100,
   ) {}
 
-  /** The watermark; recomputed only when `needed` lies beyond the last value. */
-  async get(needed: number): Promise<number> {
-    if (this.value > needed || Date.now() - this.computedAt < this.minAgeMs) return this.value;
+  /**
+   * The watermark as of a moment before this call: at most `minAgeMs` old (a value computed
+   * earlier is still true, only lower than it could be), or one computed now.
+   */
+  async get(): Promise<number> {
+    if (Date.now() - this.computedAt < this.minAgeMs) return this.value;
     return (this.running ??= this.compute().finally(() => (this.running = undefined)));
   }
 

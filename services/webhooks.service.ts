@@ -405,7 +405,7 @@ const WebhooksService: ServiceSchema<ServiceSettingSchema, Methods, Vars> & { ch
       maxInFlight: cfg.webhooks.maxInFlight,
       timeoutMs: cfg.webhooks.timeoutMs,
       backoffMs: cfg.webhooks.backoffMs,
-      watermark: (needed) => (adapter()?.manager ? this.stream.get(needed) : this.local.get()),
+      watermark: () => (adapter()?.manager ? this.stream.get() : this.local.get()),
       checkUrl: (url) => checkWebhookUrl(url, { ...this.cfg.webhooks, resolver: this.resolver }),
       post: (url, target, body, headers) => postWebhook(url, target, body, headers, cfg.webhooks.timeoutMs),
       deactivated: () => this.notices.sendSoon(),

@@ -235,22 +235,51 @@ describeE2E("outbound webhooks, on the real services", () => {
       await sleep(150);
       return 200;
     });
-    await register(slow.url, ORDER_EVENTS);
+    const endpoint = await register(slow.url, ORDER_EVENTS);
+    // One node left, so the one killed is the one with deliveries in flight and messages unacknowledged.
+    await webhookNodes[1].stop("SIGTERM");
     const placing = placeOrders(
       Array.from({ length: 80 }, (): Plan => "paid"),
       4,
     );
-    await waitFor("the stream to be under way", async () => slow.accepted().length >= 15, 60_000, 100);
-    const victim = webhookNodes[0];
-    await victim.stop("SIGKILL");
+    await waitFor(
+      "the stream to be under way, requests in flight",
+      async () => slow.accepted().length >= 15 && slow.inProgress >= 2,
+      60_000,
+      20,
+    );
+    await webhookNodes[0].stop("SIGKILL");
     const orders = await placing;
     expect(new Set(slow.accepted().map((x) => x.eventId)).size).toBeLessThan(160);
-    // Its leases lapse (2x the timeout + 5 s) and its unacknowledged messages come back.
+    // A new node resumes the recorded deliveries once the dead node's leases lapse (2x the
+    // timeout + 5 s), and JetStream gives it the messages the dead node had not acknowledged.
+    webhookNodes[0] = await cluster.add("webhooks1b", ["webhooks"]);
     await allAccepted(slow, orders, 180_000);
+    // And the log says so: nothing left pending under the dead node's lease.
+    const log = await waitFor(
+      "every delivery to be logged delivered",
+      async () => {
+        const rows: any[] = [];
+        for (const page of [1, 2]) {
+          const res = await http(
+            "GET",
+            `/api/webhooks/${endpoint.id}/deliveries?pageSize=100&page=${page}`,
+            undefined,
+            adminToken,
+          );
+          rows.push(...res.body.rows);
+        }
+        return rows.length === 160 && rows.every((d) => d.status === "delivered") ? rows : undefined;
+      },
+      60_000,
+      1000,
+    );
+    // The requests the dead node had in flight were sent again.
+    expect(log.some((d) => d.attempts > 1)).toBe(true);
     const seen = sequences(slow, orders);
     const dedup = (types: string[]) => types.filter((t, i) => types.indexOf(t) === i);
     for (const [orderId, plan] of orders)
       expect([orderId, dedup(seen.get(orderId)!)]).toEqual([orderId, EXPECTED[plan]]);
-    webhookNodes[0] = await cluster.add("webhooks1b", ["webhooks"]);
+    webhookNodes[1] = await cluster.add("webhooks2b", ["webhooks"]);
   }, 300_000);
 });

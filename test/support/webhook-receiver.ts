@@ -20,6 +20,8 @@ export type Answer = (r: Omit<Received, "answered">) => number | null | Promise<
 
 export class WebhookReceiver {
   readonly requests: Received[] = [];
+  /** Requests received and not answered yet. */
+  inProgress = 0;
   private server?: http.Server;
   private readonly hanging = new Set<http.ServerResponse>();
 
@@ -46,7 +48,8 @@ export class WebhookReceiver {
           signature: String(req.headers["shop-signature"] ?? ""),
           at: Date.now(),
         };
-        const status = await this.answer(seen);
+        this.inProgress++;
+        const status = await Promise.resolve(this.answer(seen)).finally(() => this.inProgress--);
         if (status === null) {
           this.hanging.add(res);
           res.on("close", () => this.hanging.delete(res));
