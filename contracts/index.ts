@@ -147,6 +147,8 @@ export const KafkaTopics: Record<EventName, string | null> = {
 
 // ---- Actions ----
 
+import type { WebhookDelivery, WebhookEndpoint, WebhookInput } from "./webhooks";
+
 export type Role = "customer" | "admin";
 
 /** Who is calling, set by the gateway from a verified access token. */
@@ -591,6 +593,14 @@ export interface Actions extends PricingActions {
     params: { id: string; type: string; data: { chargeId: string; reason?: string } };
     result: { received: true; applied: boolean };
   };
+  "webhooks.list": { params: { page?: number; pageSize?: number }; result: Page<WebhookEndpoint> };
+  "webhooks.create": { params: WebhookInput; result: WebhookEndpoint & { secret: string } };
+  "webhooks.update": { params: Partial<WebhookInput> & { id: string }; result: WebhookEndpoint };
+  "webhooks.remove": { params: { id: string }; result: null };
+  "webhooks.deliveries": {
+    params: { id: string; page?: number; pageSize?: number };
+    result: Page<WebhookDelivery>;
+  };
 }
 export type ActionName = keyof Actions;
 
@@ -610,3 +620,5 @@ export * from "./recommendations";
 
 /** Every DB-backed service answers `<name>.health` for the gateway's readiness check. */
 export const HEALTH_ACTION = "health";
+
+export * from "./webhooks";

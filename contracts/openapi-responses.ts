@@ -355,6 +355,60 @@ export const OPENAPI_SCHEMAS: Record<string, JsonSchema> = {
       updatedAt: timestamp,
     },
   },
+  WebhookEndpoint: {
+    type: "object",
+    description:
+      "An outbound webhook endpoint. `deactivatedAt`/`deactivationReason` say when and why it was switched off (20 deliveries in a row failed).",
+    required: ["id", "url", "events", "active", "createdAt"],
+    properties: {
+      id: str,
+      url: { type: "string", format: "uri" },
+      events: { type: "array", items: str, description: "Event types, e.g. `order.placed`; `*` = all" },
+      active: { type: "boolean" },
+      deactivatedAt: { type: ["string", "null"], format: "date-time" },
+      deactivationReason: { type: ["string", "null"] },
+      consecutiveFailures: int,
+      createdAt: timestamp,
+      updatedAt: timestamp,
+    },
+  },
+  WebhookEndpointCreated: {
+    allOf: [
+      ref("WebhookEndpoint"),
+      {
+        type: "object",
+        required: ["secret"],
+        properties: {
+          secret: { type: "string", description: "Signs every delivery (`Shop-Signature`); shown only here" },
+        },
+      },
+    ],
+  },
+  WebhookDelivery: {
+    type: "object",
+    required: [
+      "id",
+      "eventId",
+      "eventType",
+      "status",
+      "attempts",
+      "lastStatusCode",
+      "lastError",
+      "createdAt",
+      "deliveredAt",
+    ],
+    properties: {
+      id: str,
+      eventId: str,
+      eventType: str,
+      status: { type: "string", enum: ["pending", "delivered", "failed"] },
+      attempts: int,
+      lastStatusCode: { type: ["integer", "null"] },
+      lastError: { type: ["string", "null"] },
+      createdAt: timestamp,
+      deliveredAt: { type: ["string", "null"], format: "date-time" },
+    },
+  },
   WebhookReceipt: {
     type: "object",
     required: ["received", "applied"],
@@ -603,6 +657,34 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: "Up to 12 products for the signed-in customer from what they bought, none they bought already",
     status: 200,
     schema: ref("Recommendations"),
+  },
+  "GET /webhooks": {
+    summary: "Outbound webhook endpoints (admin)",
+    status: 200,
+    schema: page("WebhookEndpoint"),
+  },
+  "POST /webhooks": {
+    summary:
+      "Register a webhook endpoint (admin): https:// only, a host resolving to public addresses only; the secret is shown once",
+    status: 201,
+    schema: ref("WebhookEndpointCreated"),
+  },
+  "PATCH /webhooks/:id": {
+    summary: "Change a webhook endpoint (admin); `active: true` switches a deactivated one on again",
+    status: 200,
+    schema: ref("WebhookEndpoint"),
+    errors: { 404: "No such endpoint" },
+  },
+  "DELETE /webhooks/:id": {
+    summary: "Remove a webhook endpoint and its delivery log (admin)",
+    status: 204,
+    errors: { 404: "No such endpoint" },
+  },
+  "GET /webhooks/:id/deliveries": {
+    summary: "An endpoint's delivery log, newest first (admin)",
+    status: 200,
+    schema: page("WebhookDelivery"),
+    errors: { 404: "No such endpoint" },
   },
 };
 

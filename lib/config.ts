@@ -18,6 +18,7 @@ export const ALL_SERVICES = [
   "notifications",
   "pricing",
   "recommendations",
+  "webhooks",
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
@@ -244,6 +245,20 @@ export function loadConfig(env: Env = process.env) {
       /** The weights file; unset: models/risk-model.v1.json of this install. */
       modelFile: str(env, "RISK_MODEL_FILE"),
     },
+    webhooks: {
+      /** Test and local use only (refused in production): plain http:// endpoints. */
+      allowHttp: bool(env, "WEBHOOK_ALLOW_HTTP", false),
+      /** Test and local use only (refused in production): private, loopback, link-local hosts. */
+      allowPrivate: bool(env, "WEBHOOK_ALLOW_PRIVATE", false),
+      /** A delivery not answered 2xx within this is an attempt failed. */
+      timeoutMs: int(env, "WEBHOOK_TIMEOUT_MS", 10_000, 100, 120_000),
+      /** The first retry's delay; each next one doubles (with jitter). */
+      backoffMs: int(env, "WEBHOOK_BACKOFF_MS", 1000, 1, 600_000),
+      /** Requests in flight to one endpoint, per node. */
+      perEndpoint: int(env, "WEBHOOK_CONCURRENCY", 4, 1, 100),
+      /** Requests in flight to all endpoints together, per node. */
+      maxInFlight: int(env, "WEBHOOK_MAX_IN_FLIGHT", 64, 1, 10_000),
+    },
     kafka: {
       batchSize: int(env, "KAFKA_BATCH_SIZE", 100, 1, 100_000),
       /**
@@ -277,6 +292,12 @@ export function loadConfig(env: Env = process.env) {
       ["STRIPE_WEBHOOK_SECRET", config.payments.stripe.webhookSecret],
     ] as const)
       if (!value) throw new ConfigError(name, "is required when PAYMENT_PROVIDER=stripe");
+  for (const [name, on] of [
+    ["WEBHOOK_ALLOW_HTTP", config.webhooks.allowHttp],
+    ["WEBHOOK_ALLOW_PRIVATE", config.webhooks.allowPrivate],
+  ] as const)
+    if (on && nodeEnv === "production")
+      throw new ConfigError(name, "is for tests and local use only: not allowed when NODE_ENV=production");
   if (config.faultCrashAfter && nodeEnv !== "test")
     throw new ConfigError("FAULT_CRASH_AFTER", "is a test-only fault hook: set only with NODE_ENV=test");
   return config;

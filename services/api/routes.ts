@@ -65,13 +65,19 @@ export const API_ALIASES: Record<string, string> = {
   "POST /orders/:id/review": "orders.review",
   "GET /products/:id/recommendations": "recommendations.forProduct",
   "GET /user/recommendations": "recommendations.forUser",
+  "GET /webhooks": "webhooks.list",
+  "POST /webhooks": "webhooks.create",
+  "PATCH /webhooks/:id": "webhooks.update",
+  "DELETE /webhooks/:id": "webhooks.remove",
+  "GET /webhooks/:id/deliveries": "webhooks.deliveries",
 };
 
 /**
  * Routed services the gateway is ready without: while none runs, their routes answer 503 and
- * /health/ready says `degraded` (recommendations: a shop sells without them).
+ * /health/ready says `degraded`: a shop sells without them (recommendations), and no order waits
+ * on webhooks, whose events wait in their consumer group meanwhile.
  */
-export const OPTIONAL_SERVICES: readonly string[] = ["recommendations"];
+export const OPTIONAL_SERVICES: readonly string[] = ["recommendations", "webhooks"];
 
 /** The API's own documentation (not services: readiness does not wait for them). */
 export const DOCS_ALIASES: Record<string, string> = {

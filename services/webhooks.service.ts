@@ -1,0 +1,437 @@
+/**
+ * Outbound webhooks (API.md "Outbound webhooks"): admins register endpoints; every domain event
+ * of a type an endpoint lists, happening after its creation, is POSTed to it signed, retried with
+ * backoff, logged per endpoint. What must stay true:
+ * - the durable channels are consumed in a group of our own ("webhooks", from the start of each
+ *   stream like the Kafka bridge's); a message is acknowledged only once a delivery record exists
+ *   for every endpoint it goes to, so a killed node loses nothing: the message comes back, or
+ *   its records are in the store, where any node's dispatcher resumes them (leases, fences);
+ * - the intake never waits on a receiver, so no endpoint slows the channels, the Kafka bridge or
+ *   the checkout; sending is lib/webhook-dispatcher.ts, bounded per endpoint and in total;
+ * - a URL is checked (https, public addresses: lib/ssrf.ts) when saved and again, after DNS,
+ *   before every attempt, which then connects to the address checked;
+ * - `secret` leaves the service once, in the answer to the creation.
+ */
+import { randomUUID } from "node:crypto";
+import { Errors, type Context, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
+import {
+  WEBHOOK_EVENT_TYPES,
+  WebhookMetrics,
+  type Actions,
+  type EventEnvelope,
+  type Meta,
+} from "../contracts";
+import { isDuplicateKey } from "../domain/catalog";
+import { paging, pageOf } from "../domain/paging";
+import {
+  deliveryId,
+  envelopeBody,
+  newSecret,
+  normalizeEvents,
+  toDelivery,
+  toEndpoint,
+  wants,
+  type DeliveryDoc,
+  type EndpointDoc,
+} from "../domain/webhooks";
+import { invalidField } from "../domain/rule-error";
+import { streamName } from "../lib/channels";
+import { config, type Config } from "../lib/config";
+import { createMessaging, type Messaging } from "../lib/messaging";
+import { checkWebhookUrl, systemResolver, type Resolver } from "../lib/ssrf";
+import { StopAware } from "../lib/stop-aware";
+import { KIND_DELIVERY, KIND_ENDPOINT, WebhookDispatcher } from "../lib/webhook-dispatcher";
+import { postWebhook } from "../lib/webhook-sender";
+import { LocalWatermark, StreamWatermark } from "../lib/webhook-watermark";
+import { DbMixin, type DbMethods, type DbVars } from "../mixins/db.mixin";
+import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
+import { WebhookAdminNotices } from "../lib/webhook-notices";
+
+const GROUP = "webhooks";
+/** Moleculer broadcast (cache invalidation only): an endpoint changed, every node re-reads the list. */
+const CHANGED = "webhooks.endpointsChanged";
+const ENDPOINTS_TTL_MS = 1000;
+/** JetStream redelivers a message this long after it was taken, when its node died before the ack. */
+const ACK_WAIT_MS = 10_000;
+
+type Params<A extends keyof Actions> = Actions[A]["params"];
+
+interface Vars extends DbVars {
+  cfg: Config;
+  resolver: Resolver;
+  shutdown: StopAware;
+  dispatcher: WebhookDispatcher;
+  local: LocalWatermark;
+  stream: StreamWatermark;
+  notices: WebhookAdminNotices;
+  messaging: Messaging;
+  intakes: Set<Promise<void>>;
+  endpointCache?: { loadedAt: number; list: Promise<EndpointDoc[]> };
+  backlogTimer?: NodeJS.Timeout;
+}
+interface Methods extends DbMethods {
+  intake(evt: EventEnvelope, raw?: any): Promise<void>;
+  activeEndpoints(): Promise<EndpointDoc[]>;
+  checkedUrl(url: string): Promise<string>;
+  endpointOf(id: string): Promise<EndpointDoc>;
+  changed(): void;
+  refreshBacklog(): Promise<void>;
+}
+type This = Service & Vars & Methods;
+
+const PAGING = {
+  page: { type: "number", integer: true, positive: true, convert: true, optional: true },
+  pageSize: { type: "number", integer: true, positive: true, convert: true, optional: true },
+};
+const URL_RULE = { type: "string", min: 1, max: 2048 };
+const EVENTS_RULE = { type: "array", items: { type: "string", min: 1, max: 64 }, max: 50 };
+
+const notFound = (id: string) =>
+  new Errors.MoleculerClientError("Webhook endpoint not found", 404, "NOT_FOUND", { id });
+const forbidden = () => new Errors.MoleculerClientError("Forbidden", 403, "FORBIDDEN");
+const admin = (ctx: Context<unknown, Meta>) => {
+  if (ctx.meta.user?.role !== "admin") throw forbidden();
+};
+
+type Channels = Record<
+  string,
+  {
+    group: string;
+    maxInFlight: number;
+    nats: object;
+    handler(this: This, ctx: Context<EventEnvelope>, raw?: any): Promise<void>;
+  }
+>;
+
+const WebhooksService: ServiceSchema<ServiceSettingSchema, Methods, Vars> & { channels: Channels } = {
+  name: "webhooks",
+  mixins: [
+    DbMixin({
+      collection: "webhooks",
+      indexes: [{ fields: { kind: 1, endpointId: 1, status: 1, at: 1 } }, { fields: { kind: 1, active: 1 } }],
+    }),
+    RuleErrorsMixin,
+  ],
+  actions: {
+    list: {
+      auth: "admin",
+      params: { $$strict: true, ...PAGING },
+      async handler(ctx: Context<Params<"webhooks.list">, Meta>) {
+        admin(ctx);
+        const { page, pageSize, offset, limit } = paging(ctx.params.page, ctx.params.pageSize);
+        const query = { kind: KIND_ENDPOINT };
+        const [docs, total] = await Promise.all([
+          this.adapter.find({ query, sort: ["createdAt", "_id"], offset, limit }),
+          this.adapter.count({ query }),
+        ]);
+        return pageOf(docs.map(toEndpoint), total, page, pageSize);
+      },
+    },
+    create: {
+      auth: "admin",
+      params: {
+        $$strict: true,
+        url: URL_RULE,
+        events: EVENTS_RULE,
+        active: { type: "boolean", optional: true },
+      },
+      async handler(ctx: Context<Params<"webhooks.create">, Meta>) {
+        admin(ctx);
+        const events = normalizeEvents(ctx.params.events);
+        const url = await this.checkedUrl(ctx.params.url);
+        const now = Date.now();
+        const doc: EndpointDoc & { kind: string } = {
+          _id: `wh_${randomUUID()}`,
+          kind: KIND_ENDPOINT,
+          url,
+          events,
+          active: ctx.params.active ?? true,
+          secret: newSecret(),
+          consecutiveFailures: 0,
+          deactivatedAt: null,
+          deactivationReason: null,
+          createdAt: now,
+          updatedAt: now,
+        };
+        await this.adapter.insert(doc);
+        this.changed();
+        ctx.meta.$statusCode = 201;
+        ctx.meta.$location = `/api/webhooks/${doc._id}`;
+        return { ...toEndpoint(doc), secret: doc.secret };
+      },
+    },
+    update: {
+      auth: "admin",
+      params: {
+        $$strict: true,
+        id: { type: "string", min: 1, max: 100 },
+        url: { ...URL_RULE, optional: true },
+        events: { ...EVENTS_RULE, optional: true },
+        active: { type: "boolean", optional: true },
+      },
+      async handler(ctx: Context<Params<"webhooks.update">, Meta>) {
+        admin(ctx);
+        const { id, url, events, active } = ctx.params;
+        await this.endpointOf(id);
+        const set: Record<string, unknown> = { updatedAt: Date.now() };
+        if (events !== undefined) set.events = normalizeEvents(events);
+        if (url !== undefined) set.url = await this.checkedUrl(url);
+        if (active !== undefined) set.active = active;
+        // Switched on again: the count of failures in a row starts over.
+        if (active === true)
+          Object.assign(set, { consecutiveFailures: 0, deactivatedAt: null, deactivationReason: null });
+        const doc = await this.updateOneIf({ _id: id, kind: KIND_ENDPOINT }, { $set: set });
+        if (!doc) throw notFound(id);
+        this.changed();
+        return toEndpoint(doc);
+      },
+    },
+    remove: {
+      auth: "admin",
+      params: { $$strict: true, id: { type: "string", min: 1, max: 100 } },
+      async handler(ctx: Context<Params<"webhooks.remove">, Meta>) {
+        admin(ctx);
+        const doc = await this.endpointOf(ctx.params.id);
+        await this.adapter.removeById(doc._id);
+        // Its log goes with it; a request in flight finds no record to update.
+        await this.adapter.removeMany({ kind: KIND_DELIVERY, endpointId: doc._id });
+        this.changed();
+        ctx.meta.$statusCode = 204;
+        return null;
+      },
+    },
+    deliveries: {
+      auth: "admin",
+      params: { $$strict: true, id: { type: "string", min: 1, max: 100 }, ...PAGING },
+      async handler(ctx: Context<Params<"webhooks.deliveries">, Meta>) {
+        admin(ctx);
+        const endpoint = await this.endpointOf(ctx.params.id);
+        const { page, pageSize, offset, limit } = paging(ctx.params.page, ctx.params.pageSize);
+        const query = { kind: KIND_DELIVERY, endpointId: endpoint._id };
+        const [docs, total] = await Promise.all([
+          this.adapter.find({ query, sort: ["-at", "_id"], offset, limit }),
+          this.adapter.count({ query }),
+        ]);
+        return pageOf(docs.map(toDelivery), total, page, pageSize);
+      },
+    },
+    health: {
+      visibility: "public",
+      async handler() {
+        return { service: "webhooks", database: await this.dbPing().catch(() => false) };
+      },
+    },
+  },
+  events: {
+    [CHANGED]: {
+      handler(this: This) {
+        this.endpointCache = undefined;
+        this.dispatcher.wake();
+      },
+    },
+  },
+  channels: Object.fromEntries(
+    WEBHOOK_EVENT_TYPES.map((event) => [
+      event,
+      {
+        group: GROUP,
+        // Recording is a few inserts: many at once, so a busy stream is taken in quickly.
+        maxInFlight: 100,
+        nats: { consumerOptions: { config: { ack_wait: ACK_WAIT_MS * 1_000_000 } } },
+        async handler(ctx, raw) {
+          const run = this.intake(ctx.params, raw);
+          this.intakes.add(run);
+          try {
+            await run;
+          } finally {
+            this.intakes.delete(run);
+          }
+        },
+      },
+    ]),
+  ),
+  methods: {
+    /** Records the event's deliveries (one per endpoint that wants it); the channel acks after. */
+    async intake(evt, raw) {
+      if (this.shutdown.stopping) return void raw?.nak?.();
+      const jetstream = typeof raw?.info?.timestampNanos === "number";
+      const arrived = jetstream ? undefined : this.local.arrive();
+      try {
+        const at = arrived ?? Math.floor(raw.info.timestampNanos / 1000);
+        const endpoints = await this.shutdown.persist(
+          `endpoints for ${evt.eventId}`,
+          () => this.activeEndpoints(),
+          200,
+        );
+        if (endpoints === undefined) return void raw?.nak?.();
+        const targets = endpoints.filter((e) => wants(e, evt));
+        if (!targets.length) return;
+        const body = envelopeBody(evt);
+        const now = Date.now();
+        const written = await Promise.all(
+          targets.map((e) => {
+            const doc: DeliveryDoc & { kind: string } = {
+              _id: deliveryId(e._id, evt.eventId),
+              kind: KIND_DELIVERY,
+              endpointId: e._id,
+              eventId: evt.eventId,
+              eventType: evt.type,
+              key: evt.key ?? evt.eventId,
+              at,
+              body,
+              status: "pending",
+              attempts: 0,
+              lastStatusCode: null,
+              lastError: null,
+              nextAttemptAt: 0,
+              owner: null,
+              leaseUntil: 0,
+              fence: 0,
+              createdAt: now,
+              deliveredAt: null,
+            };
+            return this.shutdown.persist(
+              `delivery ${doc._id}`,
+              () =>
+                this.adapter
+                  .insert(doc)
+                  .catch((err: unknown) => (isDuplicateKey(err) ? null : Promise.reject(err))),
+              200,
+            );
+          }),
+        );
+        // Not all recorded before the stop: the message comes back to whoever runs next.
+        if (written.some((w) => w === undefined)) return void raw?.nak?.();
+        this.dispatcher.wake();
+      } finally {
+        if (arrived !== undefined) this.local.done(arrived);
+      }
+    },
+
+    /** The active endpoints, read at most once a second (and again after any change). */
+    activeEndpoints() {
+      const cached = this.endpointCache;
+      if (cached && Date.now() - cached.loadedAt < ENDPOINTS_TTL_MS) return cached.list;
+      const list: Promise<EndpointDoc[]> = this.adapter.find({
+        query: { kind: KIND_ENDPOINT, active: true },
+      });
+      const entry = { loadedAt: Date.now(), list };
+      this.endpointCache = entry;
+      list.catch(() => this.endpointCache === entry && (this.endpointCache = undefined));
+      return list;
+    },
+
+    /** The URL as given, once it passes the SSRF rules (else 422 on `url`). */
+    async checkedUrl(url) {
+      const check = await checkWebhookUrl(url, { ...this.cfg.webhooks, resolver: this.resolver });
+      if (!check.ok) throw invalidField("url", check.type, `The 'url' field ${check.reason}.`);
+      return url;
+    },
+
+    async endpointOf(id) {
+      const doc = await this.adapter.findById(id);
+      if (!doc || doc.kind !== KIND_ENDPOINT) throw notFound(id);
+      return doc;
+    },
+
+    changed() {
+      this.endpointCache = undefined;
+      this.broker.broadcast(CHANGED);
+    },
+
+    /** Pending deliveries per endpoint, for the backlog gauge. */
+    async refreshBacklog() {
+      const endpoints: EndpointDoc[] = await this.adapter.find({ query: { kind: KIND_ENDPOINT } });
+      for (const e of endpoints) {
+        const n = await this.adapter.count({
+          query: { kind: KIND_DELIVERY, endpointId: e._id, status: "pending" },
+        });
+        this.broker.metrics.set(WebhookMetrics.backlog, n, { endpoint: e._id });
+      }
+    },
+  },
+  created() {
+    const cfg = (this.cfg = config());
+    this.resolver = systemResolver;
+    this.shutdown = new StopAware(this.broker, this.logger);
+    this.intakes = new Set();
+    this.local = new LocalWatermark();
+    const adapter = () => (this.broker as any).channelAdapter;
+    this.stream = new StreamWatermark(
+      () => adapter()?.manager,
+      () => WEBHOOK_EVENT_TYPES.map((e) => streamName(adapter().addPrefixTopic(e))),
+      GROUP,
+    );
+    const metrics = this.broker.metrics;
+    metrics.register({
+      type: "counter",
+      name: WebhookMetrics.deliveries,
+      labelNames: ["status"],
+      description:
+        "Webhook attempts by outcome: delivered, retried (failed, another attempt due), failed (no attempt left)",
+    });
+    metrics.register({
+      type: "histogram",
+      name: WebhookMetrics.latency,
+      labelNames: ["status"],
+      buckets: [10, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+      unit: "millisecond",
+      description: "Time from request to answer (or timeout) of a webhook attempt",
+    } as any);
+    metrics.register({
+      type: "gauge",
+      name: WebhookMetrics.backlog,
+      labelNames: ["endpoint"],
+      description: "Pending webhook deliveries per endpoint",
+    });
+    this.messaging = createMessaging(cfg);
+    this.notices = new WebhookAdminNotices(
+      {
+        find: (q) => this.adapter.find(q),
+        updateOneIf: (f, u) => this.updateOneIf(f, u),
+      },
+      cfg.admin.email,
+      this.messaging,
+      this.logger,
+    );
+    this.dispatcher = new WebhookDispatcher({
+      store: {
+        find: (q) => this.adapter.find(q),
+        findById: (id) => this.adapter.findById(id),
+        updateOneIf: (f, u) => this.updateOneIf(f, u),
+      },
+      owner: this.broker.nodeID,
+      perEndpoint: cfg.webhooks.perEndpoint,
+      maxInFlight: cfg.webhooks.maxInFlight,
+      timeoutMs: cfg.webhooks.timeoutMs,
+      backoffMs: cfg.webhooks.backoffMs,
+      watermark: () => (adapter()?.manager ? this.stream.get() : this.local.get()),
+      checkUrl: (url) => checkWebhookUrl(url, { ...this.cfg.webhooks, resolver: this.resolver }),
+      post: (url, target, body, headers) => postWebhook(url, target, body, headers, cfg.webhooks.timeoutMs),
+      deactivated: () => this.notices.sendSoon(),
+      outcome: (status, ms) => {
+        metrics.increment(WebhookMetrics.deliveries, { status });
+        metrics.observe(WebhookMetrics.latency, ms, { status });
+      },
+      logger: this.logger,
+    });
+  },
+  started() {
+    this.shutdown.start();
+    // Records left pending by a stopped or killed node are picked up here (once their leases lapse).
+    this.dispatcher.start();
+    this.notices.start();
+    this.backlogTimer = setInterval(() => void this.refreshBacklog().catch(() => null), 5000);
+    this.backlogTimer.unref();
+  },
+  async stopped() {
+    this.shutdown.stop();
+    clearInterval(this.backlogTimer);
+    this.notices.stop();
+    await Promise.allSettled([...this.intakes]);
+    await this.dispatcher.stop(2000);
+    this.messaging.close();
+  },
+};
+
+export default WebhooksService;
