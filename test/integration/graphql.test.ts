@@ -429,9 +429,11 @@ describe("GraphQL over the same services, rules and tokens as REST", () => {
 
     it("should refuse a query over the cost limit with COST_LIMIT, its page size read from the variables, calling no action", async () => {
       const ann = await signup();
-      const query = `query($n: Int) { orders(pageSize: $n) { rows { items { product { variants { stock { available } } } } } } }`;
+      // 20 orders cost 5441 (the batching query below); 100 orders cost 27,201.
+      const query = `query($n: Int) { orders(pageSize: $n) { rows { items {
+        product { variants { stock { available } } stock { available } } variant { stock { available } } } } } }`;
       calls = [];
-      const small = await gql(query, { n: 2 }, ann.token);
+      const small = await gql(query, { n: 20 }, ann.token);
       expect(small.errors).toBeUndefined();
       expect(calls).toContain("orders.list");
       calls = [];
@@ -498,6 +500,23 @@ describe("GraphQL over the same services, rules and tokens as REST", () => {
       expect(bad.errors?.[0].extensions.fields.map((f: any) => f.field)).toEqual(["sort"]);
       const missing = await gql(`{ product(id: "no-such-product") { id } }`);
       expect(missing.errors?.[0].extensions).toMatchObject({ code: "NOT_FOUND", type: "NOT_FOUND" });
+    });
+
+    it("should answer a catalogue query from the gateway's cache until a product changes, as REST does", async () => {
+      const category = `gql-cached-${Date.now()}`;
+      const p = await product(1000, 1, { category });
+      const q = `{ products(filter: { category: "${category}" }) { rows { id price } } }`;
+      expect((await gql(q)).data.products.rows).toEqual([{ id: p.id, price: 1000 }]);
+      calls = [];
+      expect((await gql(q)).data.products.rows).toEqual([{ id: p.id, price: 1000 }]);
+      expect(calls).toEqual([]);
+      calls = null;
+      await broker.call(
+        "products.update",
+        { id: p.id, price: 1250 },
+        { meta: { user: { id: "admin", role: "admin" } } },
+      );
+      expect((await gql(q)).data.products.rows).toEqual([{ id: p.id, price: 1250 }]);
     });
 
     it("should answer 20 orders with their products, variants and stock in a bounded number of service calls", async () => {

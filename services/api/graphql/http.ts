@@ -16,6 +16,7 @@ import { toErrorBody } from "../error-body";
 import { createLoaders, type GatewayHooks, type GraphQLContext } from "./context";
 import { toGraphQLError } from "./errors";
 import { GRAPHIQL_CSP, graphiqlPage } from "./graphiql";
+import { catalogueKey } from "./answer-cache";
 import { GRAPHQL_PATH } from "./server";
 
 /** What the route's hook learns of the HTTP request, for the action (removed before any call). */
@@ -101,10 +102,43 @@ export async function runGraphQL(service: any, ctx: Ctx): Promise<string> {
     tokenRejected: facts.authorization && !ctx.meta.user,
   };
   const context: GraphQLContext = { ...base, loaders: createLoaders(base) };
-  const res: Response = await service.graphqlServer.fetch(url, init, context);
-  ctx.meta.$statusCode = res.status;
-  meta.$responseType = res.headers.get("content-type") ?? "application/json; charset=utf-8";
-  const allow = res.headers.get("allow");
-  if (allow) ctx.meta.$responseHeaders = { ...ctx.meta.$responseHeaders, Allow: allow };
-  return res.text();
+  const run = async (): Promise<Answer> => {
+    const res: Response = await service.graphqlServer.fetch(url, init, context);
+    const allow = res.headers.get("allow");
+    return {
+      status: res.status,
+      type: res.headers.get("content-type") ?? "application/json; charset=utf-8",
+      body: await res.text(),
+      ...(allow ? { allow } : {}),
+    };
+  };
+  const key = catalogueKey(ctx.params, facts.accept);
+  const answer = key ? await cachedAnswer(service, key, run) : await run();
+  ctx.meta.$statusCode = answer.status;
+  meta.$responseType = answer.type;
+  if (answer.allow) ctx.meta.$responseHeaders = { ...ctx.meta.$responseHeaders, Allow: answer.allow };
+  return answer.body;
 }
+
+interface Answer {
+  status: number;
+  type: string;
+  body: string;
+  allow?: string;
+}
+
+/** Stored only when it is a whole answer without errors (a refusal is computed again). */
+async function cachedAnswer(service: GatewayHooks, key: string, run: () => Promise<Answer>): Promise<Answer> {
+  let fresh: Answer | undefined;
+  try {
+    return await service.cached(key, async () => {
+      fresh = await run();
+      if (fresh.status !== 200 || JSON.parse(fresh.body).errors) throw NOT_STORED;
+      return fresh;
+    });
+  } catch (err) {
+    if (err === NOT_STORED && fresh) return fresh;
+    throw err;
+  }
+}
+const NOT_STORED = new Error("not stored");

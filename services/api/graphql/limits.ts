@@ -157,19 +157,28 @@ function costOf(
   return total;
 }
 
-/** The cost of the operation that will run, or a GraphQLError when it is over the limit. */
+/** The cost of the operation that will run (0 if there is none). */
+export function operationCost(
+  schema: GraphQLSchema,
+  doc: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown>,
+): number {
+  const ops = operations(doc);
+  const op = operationName ? ops.find((o) => o.name?.value === operationName) : ops[0];
+  const root = op?.operation === "mutation" ? schema.getMutationType() : schema.getQueryType();
+  if (!op || !root) return 0;
+  return costOf(schema, root.name, op.selectionSet, fragmentsOf(doc), variables);
+}
+
+/** A GraphQLError when the operation costs more than the limit, else null. */
 export function checkCost(
   schema: GraphQLSchema,
   doc: DocumentNode,
   operationName: string | null | undefined,
   variables: Record<string, unknown>,
 ): GraphQLError | null {
-  const ops = operations(doc);
-  const op = operationName ? ops.find((o) => o.name?.value === operationName) : ops[0];
-  if (!op) return null;
-  const root = op.operation === "mutation" ? schema.getMutationType() : schema.getQueryType();
-  if (!root) return null;
-  const cost = costOf(schema, root.name, op.selectionSet, fragmentsOf(doc), variables);
+  const cost = operationCost(schema, doc, operationName, variables);
   if (cost <= LIMITS.cost) return null;
   return limitError(`The query costs ${cost}; at most ${LIMITS.cost} is allowed`, "COST_LIMIT", {
     cost,

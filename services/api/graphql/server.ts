@@ -38,7 +38,9 @@ function maskError(error: unknown, log: (err: unknown) => void): Error {
   const original = (error as GraphQLError)?.originalError;
   if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
   log(original ?? error);
+  const located = error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {};
   return new GraphQLError("Internal server error", {
+    ...located,
     extensions: { code: "INTERNAL_SERVER_ERROR", type: "INTERNAL", status: 500 },
   });
 }
