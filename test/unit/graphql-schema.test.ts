@@ -101,8 +101,8 @@ describe("the GraphQL server", () => {
     },
   };
   const post = (server: ReturnType<typeof createGraphQLServer>, query: string) =>
-    server
-      .fetch(
+    Promise.resolve(
+      server.fetch(
         "http://gateway/graphql",
         {
           method: "POST",
@@ -110,8 +110,8 @@ describe("the GraphQL server", () => {
           body: JSON.stringify({ query }),
         },
         context as any,
-      )
-      .then((r) => r.json());
+      ),
+    ).then((r: Response) => r.json());
   const logged: unknown[] = [];
 
   it("should refuse introspection in production and answer it otherwise", async () => {
