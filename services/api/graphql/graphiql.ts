@@ -15,11 +15,15 @@ import { schema } from "./server";
 
 export const GRAPHIQL_ASSETS_PATH = "/graphql/assets";
 
-/** Only self: data: covers the fonts and icons GraphiQL's stylesheet embeds. */
+/**
+ * Only self: no other origin in any directive; data: for the fonts and icons GraphiQL's stylesheet
+ * embeds. Styles also allow 'unsafe-inline': Monaco sets computed style attributes (widths,
+ * offsets) as it lays out the editor, which no hash can list. Scripts stay 'self' only.
+ */
 export const GRAPHIQL_CSP = [
   "default-src 'self'",
   "script-src 'self'",
-  "style-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data:",
   "font-src 'self' data:",
   "connect-src 'self'",
@@ -68,6 +72,10 @@ const ASSETS: Record<string, Asset> = {
   "json.worker.js": { type: JS, body: part("jsonWorker") },
   "graphql.worker.js": { type: JS, body: part("graphqlWorker") },
   "init.js": { type: JS, body: () => INIT_JS },
+  "favicon.ico": {
+    type: "image/x-icon",
+    body: () => Buffer.from(part("favicon")().replace(/^data:[^,]*;base64,/, ""), "base64"),
+  },
   "introspection.json": {
     type: "application/json; charset=utf-8",
     body: () => JSON.stringify({ data: introspectionFromSchema(schema) }),
@@ -91,6 +99,7 @@ export function graphiqlPage(): string {
 <head>
 <meta charset="utf-8">
 <title>Moleculer shop GraphQL</title>
+<link rel="icon" href="${a("favicon.ico")}">
 <link rel="stylesheet" href="${a("graphiql.css")}">
 </head>
 <body>
