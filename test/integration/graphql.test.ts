@@ -220,10 +220,26 @@ describe("GraphQL over the same services, rules and tokens as REST", () => {
         expect(r.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", type: "VALIDATION_ERROR" });
         expect(r.errors?.[0].extensions.fields.map((f: any) => f.field)).toContain("quantity");
       }
-      // A wrong type never reaches the service: GraphQL's own coercion refuses it.
+      // A wrong type never reaches the service: GraphQL's coercion refuses it, in REST's terms.
       const typed = await gql(ADD, { input: { productId: p.id, quantity: "2" } }, ann.token);
       expect(typed.errors).toHaveLength(1);
+      expect(typed.errors?.[0].extensions).toMatchObject({
+        code: "BAD_USER_INPUT",
+        type: "VALIDATION_ERROR",
+      });
+      expect(typed.errors?.[0].extensions.fields.map((f: any) => f.field)).toEqual(["quantity"]);
       expect(typed.data).toBeUndefined();
+      const nested = await place(ann.token, {
+        items: [{ productId: p.id, quantity: 1.5 }],
+        payment: VISA,
+        shippingAddress: ADDRESS,
+      });
+      expect(nested.errors?.[0].extensions.fields.map((f: any) => f.field)).toEqual(["items[0].quantity"]);
+      const unknownField = await gql(`{ cart { nope } }`, {}, ann.token);
+      expect(unknownField.errors?.[0].extensions).toMatchObject({
+        code: "GRAPHQL_VALIDATION_FAILED",
+        type: "GRAPHQL_VALIDATION_FAILED",
+      });
       expect((await gql(`{ cart { items { quantity } } }`, {}, ann.token)).data.cart.items).toEqual([]);
     });
 
@@ -461,6 +477,20 @@ describe("GraphQL over the same services, rules and tokens as REST", () => {
       expect(batch.body.errors[0].extensions).toMatchObject({ code: "BATCHING_DISABLED" });
       expect(calls).toEqual([]);
       calls = null;
+    });
+
+    it("should refuse a body over 1 MB with 413 and one that is not JSON with 400, in GraphQL's error shape", async () => {
+      const big = await http("POST", "/graphql", {
+        query: `{ products { total } } # ${"x".repeat(1_100_000)}`,
+      });
+      expect(big.status).toBe(413);
+      expect(big.body.errors[0].extensions).toMatchObject({
+        code: "PAYLOAD_TOO_LARGE",
+        type: "PAYLOAD_TOO_LARGE",
+      });
+      const broken = await http("POST", "/graphql", "{ not json");
+      expect(broken.status).toBe(400);
+      expect(broken.body.errors[0].extensions).toMatchObject({ code: "INVALID_JSON", type: "INVALID_JSON" });
     });
 
     it("should answer a query over GET and refuse a mutation over GET with 405", async () => {

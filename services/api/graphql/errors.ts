@@ -48,3 +48,41 @@ export const unauthenticated = (type: "NO_TOKEN" | "INVALID_TOKEN") =>
     type,
     { status: 401 },
   );
+
+const VARIABLE_ERROR = /^Variable "\$(\w+)" got invalid value .*?(?: at "([^"]+)")?;/;
+
+/**
+ * GraphQL's own refusals in the REST terms: a variable of the wrong type is BAD_USER_INPUT naming
+ * the field as REST would (`$input` at `input.items[0].quantity` → `items[0].quantity`); a query
+ * that does not parse or validate keeps its GraphQL code, which is then its type too.
+ */
+export function withRestType(error: GraphQLError): GraphQLError {
+  if (error.extensions?.type) return error;
+  const variable = VARIABLE_ERROR.exec(error.message);
+  const code = error.extensions?.code;
+  if (!variable && typeof code !== "string") return error;
+  const extensions = variable
+    ? {
+        code: "BAD_USER_INPUT",
+        type: "VALIDATION_ERROR",
+        status: 422,
+        fields: [
+          {
+            field: variable[2]?.startsWith(`${variable[1]}.`)
+              ? variable[2].slice(variable[1].length + 1)
+              : variable[1],
+            type: "type",
+            message: error.message,
+          },
+        ],
+      }
+    : { ...error.extensions, type: code };
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions,
+  });
+}

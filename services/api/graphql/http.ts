@@ -83,26 +83,27 @@ export async function runGraphQL(service: any, ctx: Ctx): Promise<string> {
     ctx.meta.$responseHeaders = { ...ctx.meta.$responseHeaders, "Content-Security-Policy": GRAPHIQL_CSP };
     return graphiqlPage();
   }
-  const url = new URL(`http://gateway${GRAPHQL_PATH}`);
-  const init: RequestInit & { headers: Record<string, string> } = {
-    method: facts.method,
-    headers: { accept: facts.accept ?? "application/json" },
-  };
-  if (facts.method === "GET") {
-    for (const [k, v] of Object.entries(ctx.params))
-      if (v !== undefined) url.searchParams.set(k, typeof v === "string" ? v : JSON.stringify(v));
-  } else {
-    init.headers["content-type"] = "application/json";
-    init.body = JSON.stringify(ctx.params);
-  }
-  const base = {
-    ctx: ctx as unknown as Context<unknown, Meta>,
-    gateway: service as GatewayHooks,
-    client: facts.client,
-    tokenRejected: facts.authorization && !ctx.meta.user,
-  };
-  const context: GraphQLContext = { ...base, loaders: createLoaders(base) };
+  // Built only on a cache miss: a hit costs the key and the lookup.
   const run = async (): Promise<Answer> => {
+    const url = new URL(`http://gateway${GRAPHQL_PATH}`);
+    const init: RequestInit & { headers: Record<string, string> } = {
+      method: facts.method,
+      headers: { accept: facts.accept ?? "application/json" },
+    };
+    if (facts.method === "GET") {
+      for (const [k, v] of Object.entries(ctx.params))
+        if (v !== undefined) url.searchParams.set(k, typeof v === "string" ? v : JSON.stringify(v));
+    } else {
+      init.headers["content-type"] = "application/json";
+      init.body = JSON.stringify(ctx.params);
+    }
+    const base = {
+      ctx: ctx as unknown as Context<unknown, Meta>,
+      gateway: service as GatewayHooks,
+      client: facts.client,
+      tokenRejected: facts.authorization && !ctx.meta.user,
+    };
+    const context: GraphQLContext = { ...base, loaders: createLoaders(base) };
     const res: Response = await service.graphqlServer.fetch(url, init, context);
     const allow = res.headers.get("allow");
     return {

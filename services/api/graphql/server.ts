@@ -11,6 +11,7 @@
 import { GraphQLError, NoSchemaIntrospectionCustomRule } from "graphql";
 import { createSchema, createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { GraphQLContext } from "./context";
+import { withRestType } from "./errors";
 import { AliasLimitRule, DepthLimitRule, checkCost } from "./limits";
 import { resolvers } from "./resolvers";
 import { typeDefs } from "./schema";
@@ -25,6 +26,11 @@ function limitsPlugin(production: boolean): Plugin {
       addValidationRule(DepthLimitRule);
       addValidationRule(AliasLimitRule);
       if (production) addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+    onResultProcess({ result, setResult }) {
+      const errors = (result as any)?.errors as GraphQLError[] | undefined;
+      if (!Array.isArray(result) && errors?.length)
+        setResult({ ...(result as object), errors: errors.map(withRestType) });
     },
     onExecute({ args, setResultAndStopExecution }) {
       const tooCostly = checkCost(args.schema, args.document, args.operationName, args.variableValues ?? {});
