@@ -1,5 +1,5 @@
 /**
- * GraphQL vs REST benchmark, on 127.0.0.1 only, bounded (about 1 minute):
+ * GraphQL vs REST benchmark, on 127.0.0.1 only, bounded (about 3 minutes):
  *
  *   npm run bench:graphql        (builds, then node dist/bench/graphql.js)
  *
@@ -15,7 +15,7 @@
  *   uncached: a node without the broker's cacher: every request runs products.list, and GraphQL
  *             runs Yoga's parse-cache, limits and execution over the 20 rows.
  *
- * Environment: BENCH_HTTP_SECONDS (5), BENCH_HTTP_CONNECTIONS (20), BENCH_ROUNDS (4).
+ * Environment: BENCH_HTTP_SECONDS (5), BENCH_HTTP_CONNECTIONS (20), BENCH_ROUNDS (6).
  */
 import os from "node:os";
 import { isDeepStrictEqual } from "node:util";
@@ -30,9 +30,9 @@ const autocannon: (opts: Record<string, unknown>) => Promise<any> = require("aut
 
 const HTTP_SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 20);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const PRODUCTS = 200;
-const DEADLINE_MS = 180_000;
+const DEADLINE_MS = 300_000;
 
 const REST_PATH = "/api/products?pageSize=20";
 /** Every field of the REST `product`, so both answers carry the same data. */
