@@ -24,6 +24,9 @@ import {
 } from "./api/routes";
 import { clientAddress } from "../lib/rate-limit";
 import { optionFilters } from "../domain/catalog";
+import { GRAPHQL_ALIASES, beforeGraphQL, graphQLRouteError, runGraphQL } from "./api/graphql/http";
+import { createGraphQLServer } from "./api/graphql/server";
+import { graphiqlAsset } from "./api/graphql/graphiql";
 
 type Req = IncomingMessage & {
   $ctx?: Context<unknown, Meta>;
@@ -117,6 +120,18 @@ const ApiService: ServiceSchema = {
           return req.$loginKey ? this.loginSettled(req).then(() => data) : data;
         },
       },
+      {
+        // GraphQL over the same hooks as /api: rate limit, bearer check (services/api/graphql/).
+        path: "/graphql",
+        mappingPolicy: "restrict",
+        bodyParsers: { json: { limit: "1mb", strict: false } },
+        aliases: GRAPHQL_ALIASES,
+        authentication: true,
+        onBeforeCall(this: any, ctx: any, _route: unknown, req: Req, _res: unknown, alias: any) {
+          return beforeGraphQL.call(this, ctx, req, alias.action);
+        },
+        onError: graphQLRouteError,
+      },
     ],
     logRequest: "debug",
     // Params carry passwords and refresh tokens: never logged, at any level.
@@ -191,6 +206,23 @@ const ApiService: ServiceSchema = {
       params: { file: { type: "string", max: 100 } },
       handler(ctx: Context<{ file: string }, Meta>) {
         const asset = docsAsset(ctx.params.file);
+        if (!asset) throw new ApiGateway.Errors.NotFoundError("NOT_FOUND", { file: ctx.params.file });
+        (ctx.meta as any).$responseType = asset.type;
+        ctx.meta.$responseHeaders = { ...ctx.meta.$responseHeaders, "Cache-Control": "public, max-age=3600" };
+        return asset.body;
+      },
+    },
+    graphql: {
+      visibility: "published",
+      handler(this: any, ctx: Context<Record<string, unknown>, Meta>) {
+        return runGraphQL(this, ctx);
+      },
+    },
+    graphiqlAsset: {
+      visibility: "published",
+      params: { file: { type: "string", max: 100 } },
+      handler(this: any, ctx: Context<{ file: string }, Meta>) {
+        const asset = this.settings.graphiql ? graphiqlAsset(ctx.params.file) : null;
         if (!asset) throw new ApiGateway.Errors.NotFoundError("NOT_FOUND", { file: ctx.params.file });
         (ctx.meta as any).$responseType = asset.type;
         ctx.meta.$responseHeaders = { ...ctx.meta.$responseHeaders, "Cache-Control": "public, max-age=3600" };
@@ -301,6 +333,11 @@ const ApiService: ServiceSchema = {
     // moleculer-web reads the port when it starts listening, after every created().
     this.settings.port = cfg.port;
     this.metricsToken = cfg.metricsToken;
+    this.settings.graphiql = cfg.nodeEnv !== "production";
+    this.graphqlServer = createGraphQLServer({
+      production: cfg.nodeEnv === "production",
+      logError: (err) => this.logger.error("GraphQL resolver failed", err),
+    });
   },
 };
 
