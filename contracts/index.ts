@@ -2,6 +2,7 @@
  * The only module services share: action names with their param/result types, event names with
  * their payload types, and the event -> Kafka topic map. Types and constants only.
  */
+import type { AdminStats, LowStockLevel, OrderStats } from "./admin";
 
 // ---- Domain events (durable channels) ----
 
@@ -440,7 +441,17 @@ export interface Actions {
   };
   "orders.place": { params: PlaceOrderParams; result: Order };
   "orders.get": { params: { id: string }; result: Order };
-  "orders.list": { params: { page?: number; pageSize?: number; userId?: string }; result: Page<Order> };
+  "orders.list": {
+    params: {
+      page?: number;
+      pageSize?: number;
+      userId?: string;
+      status?: string;
+      from?: string;
+      to?: string;
+    };
+    result: Page<Order>;
+  };
   "orders.cancel": { params: { id: string }; result: Order };
   "orders.setStatus": { params: { id: string; status: "shipped" | "delivered" }; result: Order };
   /** Internal, idempotent by orderId: one payment per order, captured at most once. */
@@ -455,8 +466,17 @@ export interface Actions {
     params: { id: string; type: string; data: { chargeId: string; reason?: string } };
     result: { received: true; applied: boolean };
   };
+  /** Internal (admin stats): figures of the orders placed in [from, to). */
+  "orders.stats": { params: { from: string; to: string }; result: OrderStats };
+  /** Internal (admin stats): stock records below threshold, lowest first (at most 100). */
+  "inventory.lowStock": { params: { threshold: number }; result: LowStockLevel[] };
+  /** Internal (admin stats): customer accounts created before `to`. */
+  "users.countCustomers": { params: { to: string }; result: { customers: number } };
+  "api.adminStats": { params: { from?: string; to?: string }; result: AdminStats };
 }
 export type ActionName = keyof Actions;
+
+export * from "./admin";
 
 /** Every DB-backed service answers `<name>.health` for the gateway's readiness check. */
 export const HEALTH_ACTION = "health";

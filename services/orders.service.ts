@@ -14,7 +14,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Errors, type Context, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
-import { Events, type Meta, type Order, type Page, type PlaceOrderParams } from "../contracts";
+import { Events, type Actions, type Meta, type Order, type Page, type PlaceOrderParams } from "../contracts";
 import { config } from "../lib/config";
 import { call } from "../lib/typed";
 import { DbMixin, type DbMethods, type DbVars } from "../mixins/db.mixin";
@@ -25,6 +25,8 @@ import { OrderSagaMixin, type SagaMethods, type SagaVars } from "../mixins/order
 import { isDuplicateKey } from "../domain/catalog";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, pageWindow, totalPages } from "../domain/paging";
 import { transition } from "../domain/order-state";
+import { ISO_INSTANT, STATUS_WORD, orderListQuery } from "../domain/order-filters";
+import { OrderStatsMixin } from "../mixins/admin-reads.mixin";
 import type { StoredResponse } from "../domain/idempotency";
 import {
   PLACE_ORDER_PARAMS,
@@ -79,6 +81,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     RuleErrorsMixin,
     OrderSagaMixin,
     IdempotencyKeyMixin,
+    OrderStatsMixin,
   ],
 
   actions: {
@@ -110,13 +113,22 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
         page: { type: "number", integer: true, positive: true, convert: true, optional: true },
         pageSize: { type: "number", integer: true, positive: true, convert: true, optional: true },
         userId: { ...ID, optional: true },
+        // The admin app's filters: one status, and a window of createdAt (ISO-8601, [from, to)).
+        status: { type: "string", pattern: STATUS_WORD, optional: true },
+        from: { type: "string", max: 40, pattern: ISO_INSTANT, optional: true },
+        to: { type: "string", max: 40, pattern: ISO_INSTANT, optional: true },
       },
-      async handler(ctx: Ctx<{ page?: number; pageSize?: number; userId?: string }>): Promise<Page<Order>> {
+      async handler(ctx: Ctx<Actions["orders.list"]["params"]>): Promise<Page<Order>> {
         const user = ctx.meta.user!;
         const page = ctx.params.page ?? 1;
         const pageSize = Math.min(ctx.params.pageSize ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
         const userId = user.role === "admin" ? ctx.params.userId : user.id;
-        const query = { ...(userId ? { userId } : {}), kind: "order", hidden: false };
+        const query = {
+          ...(userId ? { userId } : {}),
+          kind: "order",
+          hidden: false,
+          ...orderListQuery(ctx.params),
+        };
         const [docs, total] = await Promise.all([
           this.adapter.find({ query, sort: ["-createdAt", "_id"], ...pageWindow(page, pageSize) }),
           this.adapter.count({ query }),

@@ -2,6 +2,7 @@
  * Accounts: signup, login (credentials only; tokens come from the `tokens` service), the caller's
  * profile, the admin list, and the admin account bootstrapped from ADMIN_EMAIL/ADMIN_PASSWORD.
  */
+import { CustomerCountMixin } from "../mixins/admin-reads.mixin";
 import { randomUUID } from "node:crypto";
 import { Errors, type Context, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
 import {
@@ -101,7 +102,11 @@ const phone = {
 
 const UsersService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
   name: "users",
-  mixins: [DbMixin({ collection: "users", indexes: [{ fields: { email: 1 }, unique: true }] }), OutboxMixin],
+  mixins: [
+    DbMixin({ collection: "users", indexes: [{ fields: { email: 1 }, unique: true }] }),
+    OutboxMixin,
+    CustomerCountMixin,
+  ],
 
   actions: {
     signup: {

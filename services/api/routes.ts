@@ -33,6 +33,7 @@ export const API_ALIASES: Record<string, string> = {
   "PATCH /orders/:id/status": "orders.setStatus",
   "POST /payments/webhook": "payments.webhook",
   "GET /notifications": "notifications.list",
+  "GET /admin/stats": "api.adminStats",
 };
 
 /** The API's own documentation (not services: readiness does not wait for them). */
