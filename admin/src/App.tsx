@@ -2,6 +2,7 @@ import { Admin, Resource } from "react-admin";
 import { shopAuthProvider } from "./authProvider";
 import { shopDataProvider } from "./dataProvider";
 import { Session } from "./session";
+import { ShopLayout, theme } from "./layout";
 import { Dashboard } from "./dashboard/Dashboard";
 import { ProductCreate, ProductEdit, ProductList } from "./products/screens";
 import { OrderList, OrderShow } from "./orders/screens";
@@ -23,6 +24,9 @@ export function App() {
       dataProvider={dataProvider}
       authProvider={authProvider}
       dashboard={Dashboard}
+      layout={ShopLayout}
+      theme={theme}
+      darkTheme={null}
       requireAuth
       disableTelemetry
     >

@@ -15,7 +15,7 @@ export function CustomerList() {
   return (
     <List perPage={25} sort={{ field: "createdAt", order: "ASC" }}>
       <Datagrid rowClick="show" bulkActionButtons={false}>
-        <EmailField source="email" sortable={false} />
+        <TextField source="email" sortable={false} />
         <TextField source="name" sortable={false} />
         <TextField source="role" sortable={false} />
         <DateField source="createdAt" sortable={false} />

@@ -11,7 +11,8 @@ export function money(amount: number | null | undefined, currency = "USD"): stri
 /** A form's money input: major units typed ("19.99"), minor units stored (1999). */
 export const toMinor = (v: string | number | null | undefined) =>
   v === "" || v === null || v === undefined || Number.isNaN(Number(v)) ? null : Math.round(Number(v) * 100);
-export const toMajor = (v: number | null | undefined) => (v === null || v === undefined ? "" : v / 100);
+export const toMajor = (v: number | string | null | undefined) =>
+  v === null || v === undefined || v === "" ? "" : Number(v) / 100;
 
 export const ORDER_STATUSES = [
   "pending",
