@@ -14,4 +14,9 @@ export default tseslint.config(
       "@typescript-eslint/no-require-imports": "off",
     },
   },
+  // The admin web app (admin/): browser code, built by Vite.
+  {
+    files: ["admin/**/*.{ts,tsx,mts}"],
+    languageOptions: { globals: { ...globals.browser } },
+  },
 );

@@ -15,6 +15,7 @@ import type { CartChoices, PricingActions, PricingTotals } from "./pricing";
 export * from "./pricing";
 import type { OrderRisk, ReviewDecision } from "./risk";
 import type { Recommendations } from "./recommendations";
+import type { AdminStats, LowStockLevel, OrderStats } from "./admin";
 
 // ---- Domain events (durable channels) ----
 
@@ -553,7 +554,17 @@ export interface Actions extends PricingActions {
   };
   "orders.place": { params: PlaceOrderParams; result: Order };
   "orders.get": { params: { id: string }; result: Order };
-  "orders.list": { params: { page?: number; pageSize?: number; userId?: string }; result: Page<Order> };
+  "orders.list": {
+    params: {
+      page?: number;
+      pageSize?: number;
+      userId?: string;
+      status?: string;
+      from?: string;
+      to?: string;
+    };
+    result: Page<Order>;
+  };
   "orders.cancel": { params: { id: string }; result: Order };
   "orders.setStatus": { params: { id: string; status: "shipped" | "delivered" }; result: Order };
   /** Internal, idempotent by orderId: one payment per order, captured at most once. */
@@ -601,6 +612,13 @@ export interface Actions extends PricingActions {
     params: { id: string; page?: number; pageSize?: number };
     result: Page<WebhookDelivery>;
   };
+  /** Internal (admin stats): figures of the orders placed in [from, to). */
+  "orders.stats": { params: { from: string; to: string }; result: OrderStats };
+  /** Internal (admin stats): stock records below threshold, lowest first (at most 100). */
+  "inventory.lowStock": { params: { threshold: number }; result: LowStockLevel[] };
+  /** Internal (admin stats): customer accounts created before `to`. */
+  "users.countCustomers": { params: { to: string }; result: { customers: number } };
+  "api.adminStats": { params: { from?: string; to?: string }; result: AdminStats };
 }
 export type ActionName = keyof Actions;
 
@@ -617,6 +635,7 @@ import type {
 } from "./refunds";
 export * from "./risk";
 export * from "./recommendations";
+export * from "./admin";
 
 /** Every DB-backed service answers `<name>.health` for the gateway's readiness check. */
 export const HEALTH_ACTION = "health";

@@ -409,6 +409,42 @@ export const OPENAPI_SCHEMAS: Record<string, JsonSchema> = {
       deliveredAt: { type: ["string", "null"], format: "date-time" },
     },
   },
+  AdminStats: {
+    type: "object",
+    description:
+      "Figures of the orders placed in [from, to) (UTC days); lowStock: active variants below LOW_STOCK_THRESHOLD",
+    required: ["from", "to", "ordersByDay", "totals", "lowStock", "statusCounts"],
+    properties: {
+      from: timestamp,
+      to: timestamp,
+      ordersByDay: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["date", "orders", "revenue", "currency"],
+          properties: { date: { type: "string", format: "date" }, orders: int, revenue: int, currency: str },
+        },
+      },
+      totals: {
+        type: "object",
+        required: ["orders", "revenue", "customers"],
+        properties: {
+          orders: int,
+          revenue: { type: "object", additionalProperties: int },
+          customers: int,
+        },
+      },
+      lowStock: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["variantId", "productId", "sku", "available"],
+          properties: { variantId: str, productId: str, sku: str, available: int },
+        },
+      },
+      statusCounts: { type: "object", additionalProperties: int },
+    },
+  },
   WebhookReceipt: {
     type: "object",
     required: ["received", "applied"],
@@ -685,6 +721,14 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     status: 200,
     schema: page("WebhookDelivery"),
     errors: { 404: "No such endpoint" },
+  },
+  "GET /admin/stats": {
+    summary: "Dashboard figures over ?from&to (ISO dates; default the last 30 days) (admin)",
+    status: 200,
+    schema: ref("AdminStats"),
+    errors: {
+      422: "from or to is not an ISO-8601 date, from is not before to, or the window is over 366 days",
+    },
   },
 };
 

@@ -161,6 +161,31 @@ function pem(env: Env, name: string): string | undefined {
   return key;
 }
 
+/** CORS_ORIGINS: a comma list of origins (`https://shop.example`), or `*`; unset allows none. */
+function corsOrigins(env: Env): string[] {
+  const raw = str(env, "CORS_ORIGINS");
+  if (raw === undefined) return [];
+  const origins = raw
+    .split(",")
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    if (origin === "*") continue;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !["http:", "https:"].includes(parsed.protocol) || parsed.origin !== origin)
+      throw new ConfigError(
+        "CORS_ORIGINS",
+        `must list origins such as https://shop.example, got "${origin}"`,
+      );
+  }
+  return origins;
+}
+
 export function loadConfig(env: Env = process.env) {
   const nodeEnv = oneOf(env, "NODE_ENV", ["development", "production", "test"], "development");
   const config = {
@@ -200,6 +225,8 @@ export function loadConfig(env: Env = process.env) {
     metrics: metricsMode(env),
     /** When set, GET /metrics requires it as a bearer token. */
     metricsToken: str(env, "METRICS_TOKEN"),
+    /** Origins whose browsers may call the API (services/api/http-guard.ts). */
+    corsOrigins: corsOrigins(env),
     tracing: tracing(env),
     notifyMaxAttempts: int(env, "NOTIFY_MAX_ATTEMPTS", 6, 1, 100),
     notifyBackoffMs: int(env, "NOTIFY_BACKOFF_MS", 1000, 1, 600_000),

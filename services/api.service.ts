@@ -11,8 +11,11 @@ import { config } from "../lib/config";
 import { CacheClean, HEALTH_ACTION, type Meta } from "../contracts";
 import { CachedReadsMixin } from "../mixins/cached-reads.mixin";
 import { GatewayAuthMixin } from "../mixins/auth.mixin";
+import { AdminStatsMixin } from "../mixins/admin-stats.mixin";
 import { docsAsset, docsPage, openApiDocument } from "../lib/openapi";
 import { toErrorBody } from "./api/error-body";
+import { AdminApp } from "./api/admin-static";
+import { guardRequest, isAdminPath } from "./api/http-guard";
 import { PROMETHEUS_TYPE, bearerMatches, renderPrometheus, type NodeMetrics } from "./api/metrics";
 import {
   API_ALIASES,
@@ -44,6 +47,7 @@ const ApiService: ServiceSchema = {
     ApiGateway,
     GatewayAuthMixin,
     CachedReadsMixin({ event: CacheClean.products, pattern: "products.**" }),
+    AdminStatsMixin,
   ],
   settings: <any>{
     ip: "0.0.0.0",
@@ -239,6 +243,16 @@ const ApiService: ServiceSchema = {
     },
   },
   methods: {
+    /**
+     * Every request: security and CORS headers first (errors and 404s carry them too), then the
+     * admin app's files, then moleculer-web's routing.
+     */
+    httpHandler(this: any, req: Req, res: ServerResponse, next?: unknown) {
+      if (guardRequest(this.corsOrigins, req, res)) return;
+      if (isAdminPath(req.url)) return this.adminApp.serve(req, res);
+      return (ApiGateway as any).methods.httpHandler.call(this, req, res, next);
+    },
+
     /** `$node.metrics` of every available node (a node that does not answer is named in a comment). */
     async scrape(this: any, ctx: Context): Promise<string> {
       const nodes: any[] = this.broker.registry.getNodeList({ onlyAvailable: true, withServices: false });
@@ -338,6 +352,9 @@ const ApiService: ServiceSchema = {
       production: cfg.nodeEnv === "production",
       logError: (err) => this.logger.error("GraphQL resolver failed", err),
     });
+    this.corsOrigins = cfg.corsOrigins;
+    this.adminApp = new AdminApp().load();
+    if (!this.adminApp.built) this.logger.info("No admin app build (dist/admin): /admin answers 503");
   },
 };
 

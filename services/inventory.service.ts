@@ -7,6 +7,7 @@
  * checked against. Products show `available`, so every action that moves stock ends by
  * invalidating their cached reads (CacheClean.products).
  */
+import { LowStockMixin } from "../mixins/admin-reads.mixin";
 import { Errors, type Context, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
 import {
   CacheClean,
@@ -86,6 +87,7 @@ const InventoryService: ServiceSchema<ServiceSettingSchema, Methods, Store> & { 
     OutboxMixin,
     RuleErrorsMixin,
     StockLevelsMixin,
+    LowStockMixin,
     ReservationsMixin,
     VariantStockMixin,
   ],

@@ -17,6 +17,7 @@ import { Errors, type Context, type ServiceSchema, type ServiceSettingSchema } f
 import {
   Events,
   PricingCacheClean,
+  type Actions,
   type Meta,
   type Order,
   type Page,
@@ -37,6 +38,8 @@ import { OrderRiskMixin, type RiskMethods, type RiskVars } from "../mixins/order
 import { isDuplicateKey } from "../domain/catalog";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, pageWindow, totalPages } from "../domain/paging";
 import { transition } from "../domain/order-state";
+import { ISO_INSTANT, STATUS_WORD, orderListQuery } from "../domain/order-filters";
+import { OrderStatsMixin } from "../mixins/admin-reads.mixin";
 import type { StoredResponse } from "../domain/idempotency";
 import { PLACE_ORDER_PARAMS, mergeResolved, newOrder, outcome, type OrderDoc } from "../domain/checkout";
 import { invalidField } from "../domain/rule-error";
@@ -100,6 +103,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     GuestOrdersMixin,
     OrderRefundsMixin,
     OrderReturnsMixin,
+    OrderStatsMixin,
   ],
 
   actions: {
@@ -134,13 +138,22 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
         page: { type: "number", integer: true, positive: true, convert: true, optional: true },
         pageSize: { type: "number", integer: true, positive: true, convert: true, optional: true },
         userId: { ...ID, optional: true },
+        // The admin app's filters: one status, and a window of createdAt (ISO-8601, [from, to)).
+        status: { type: "string", pattern: STATUS_WORD, optional: true },
+        from: { type: "string", max: 40, pattern: ISO_INSTANT, optional: true },
+        to: { type: "string", max: 40, pattern: ISO_INSTANT, optional: true },
       },
-      async handler(ctx: Ctx<{ page?: number; pageSize?: number; userId?: string }>): Promise<Page<Order>> {
+      async handler(ctx: Ctx<Actions["orders.list"]["params"]>): Promise<Page<Order>> {
         const user = ctx.meta.user!;
         const page = ctx.params.page ?? 1;
         const pageSize = Math.min(ctx.params.pageSize ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
         const userId = user.role === "admin" ? ctx.params.userId : user.id;
-        const query = { ...(userId ? { userId } : {}), kind: "order", hidden: false };
+        const query = {
+          ...(userId ? { userId } : {}),
+          kind: "order",
+          hidden: false,
+          ...orderListQuery(ctx.params),
+        };
         const [docs, total] = await Promise.all([
           this.adapter.find({ query, sort: ["-createdAt", "_id"], ...pageWindow(page, pageSize) }),
           this.adapter.count({ query }),

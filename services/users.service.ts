@@ -2,6 +2,7 @@
  * Accounts: signup, login (credentials only; tokens come from the `tokens` service), the caller's
  * profile, the admin list, and the admin account bootstrapped from ADMIN_EMAIL/ADMIN_PASSWORD.
  */
+import { CustomerCountMixin } from "../mixins/admin-reads.mixin";
 import { randomUUID } from "node:crypto";
 import { Errors, type Context, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
 import {
@@ -119,6 +120,7 @@ const UsersService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
     OutboxMixin,
     AddressesMixin,
     PersonalDataMixin,
+    CustomerCountMixin,
   ],
 
   actions: {
