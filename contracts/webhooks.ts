@@ -18,6 +18,7 @@ export const WEBHOOK_EVENT_TYPES = [
   "order.payment_failed",
   "order.refunded",
   "order.held",
+  "order.reviewed",
   "return.requested",
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
