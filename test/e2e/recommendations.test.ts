@@ -73,6 +73,7 @@ describeE2E("recommendations and order risk on a cluster over JetStream, the Mon
         "carts",
         "orders",
         "payments",
+        "pricing",
         "notifications",
         "kafka-bridge",
       ],
