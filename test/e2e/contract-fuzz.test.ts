@@ -85,6 +85,7 @@ describeE2E("contract fuzzing with Schemathesis", () => {
         await cluster.add("identity", ["users", "tokens"]);
         await cluster.add("catalog", ["products", "inventory", "pricing"]);
         await cluster.add("checkout", ["carts", "orders", "payments", "notifications"]);
+        await cluster.add("extras", ["webhooks", "recommendations"]);
         await cluster.waitReady(90_000);
         await expectNothingFound(cluster.baseUrl, () => cluster.logs());
       } finally {

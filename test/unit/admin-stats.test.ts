@@ -73,6 +73,13 @@ describe("orderStats", () => {
 });
 
 describe("orderListQuery", () => {
+  it("should refuse a date no calendar has with a 422 naming the bound, not a 500", () => {
+    expect(() => orderListQuery({ from: "0000-00-00" })).toThrow(expect.objectContaining({ status: 422 }));
+    expect(() => orderListQuery({ to: "2026-13-40" })).toThrow(
+      expect.objectContaining({ data: [expect.objectContaining({ field: "to" })] }),
+    );
+  });
+
   it("should match one status and a createdAt window taking in the whole of a date-only `to`", () => {
     expect(orderListQuery({ status: "shipped", from: "2026-03-01", to: "2026-03-01" })).toEqual({
       status: "shipped",
