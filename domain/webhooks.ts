@@ -49,6 +49,11 @@ export interface DeliveryDoc {
   /** The exact bytes sent on every attempt. */
   body: string;
   status: WebhookDeliveryStatus;
+  /**
+   * The endpoint id while pending, absent once delivered or failed: its sparse index holds only
+   * what is still to send, so the dispatcher's reads do not grow with the log.
+   */
+  pendingOf?: string;
   attempts: number;
   lastStatusCode: number | null;
   lastError: string | null;

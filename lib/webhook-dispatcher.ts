@@ -153,7 +153,7 @@ export class WebhookDispatcher {
         continue;
       }
       const pending: DeliveryDoc[] = await store.find({
-        query: { kind: KIND_DELIVERY, endpointId: endpoint._id, status: "pending" },
+        query: { pendingOf: endpoint._id },
         sort: ["at", "_id"],
         limit: WINDOW,
       });
@@ -205,7 +205,10 @@ export class WebhookDispatcher {
     if (outcome.kind === "delivered") {
       await store.updateOneIf(
         { _id: d._id, status: "pending" },
-        { $set: { ...last, status: "delivered", deliveredAt: Date.now(), owner: null, leaseUntil: 0 } },
+        {
+          $set: { ...last, status: "delivered", deliveredAt: Date.now(), owner: null, leaseUntil: 0 },
+          $unset: { pendingOf: true },
+        },
       );
       this.deps.outcome("delivered", result.ms);
       await store.updateOneIf(
@@ -221,8 +224,8 @@ export class WebhookDispatcher {
         this.deps.outcome("retried", result.ms);
       return;
     }
-    if (!(await store.updateOneIf(mine, { $set: { ...last, status: "failed", owner: null, leaseUntil: 0 } })))
-      return;
+    const failed = { $set: { ...last, status: "failed", owner: null, leaseUntil: 0 }, $unset: { pendingOf: true } };
+    if (!(await store.updateOneIf(mine, failed))) return;
     this.deps.outcome("failed", result.ms);
     await this.countFailure(endpoint._id);
   }

@@ -62,6 +62,16 @@ function adapterFor(collection: string): unknown {
   return new DbService.MemoryAdapter({ filename: path.join(cfg.dataDir, `${collection}.db`) } as any);
 }
 
+/**
+ * NeDB serves a query from the index of its *last* indexed equality field; `_id` is the most
+ * selective there is, so it goes last (else `{ _id, status: "pending" }` reads every pending doc).
+ */
+function byIdLast(filter: Doc): Doc {
+  if (!("_id" in filter) || typeof filter._id === "object") return filter;
+  const { _id, ...rest } = filter;
+  return { ...rest, _id };
+}
+
 export function DbMixin(opts: DbMixinOptions): ServiceSchema {
   const isMongo = (svc: any) => svc.adapter instanceof MongoAdapter;
 
@@ -86,7 +96,7 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
         }
         // NeDB runs one operation at a time per datastore, so match-and-update is atomic.
         // (updateAsync, not moleculer-db's promisified `update`, which warns DEP0174 on every call)
-        const { numAffected, affectedDocuments } = await this.adapter.db.updateAsync(filter, update, {
+        const { numAffected, affectedDocuments } = await this.adapter.db.updateAsync(byIdLast(filter), update, {
           returnUpdatedDocs: true,
           multi: false,
         });

@@ -108,7 +108,11 @@ const WebhooksService: ServiceSchema<ServiceSettingSchema, Methods, Vars> & { ch
   mixins: [
     DbMixin({
       collection: "webhooks",
-      indexes: [{ fields: { kind: 1, endpointId: 1, status: 1, at: 1 } }, { fields: { kind: 1, active: 1 } }],
+      indexes: [
+        { fields: { kind: 1, endpointId: 1, at: 1 } },
+        { fields: { pendingOf: 1, at: 1 }, sparse: true },
+        { fields: { kind: 1, active: 1 } },
+      ],
     }),
     RuleErrorsMixin,
   ],
@@ -280,6 +284,7 @@ const WebhooksService: ServiceSchema<ServiceSettingSchema, Methods, Vars> & { ch
               at,
               body,
               status: "pending",
+              pendingOf: e._id,
               attempts: 0,
               lastStatusCode: null,
               lastError: null,
@@ -343,9 +348,7 @@ const WebhooksService: ServiceSchema<ServiceSettingSchema, Methods, Vars> & { ch
     async refreshBacklog() {
       const endpoints: EndpointDoc[] = await this.adapter.find({ query: { kind: KIND_ENDPOINT } });
       for (const e of endpoints) {
-        const n = await this.adapter.count({
-          query: { kind: KIND_DELIVERY, endpointId: e._id, status: "pending" },
-        });
+        const n = await this.adapter.count({ query: { pendingOf: e._id } });
         this.broker.metrics.set(WebhookMetrics.backlog, n, { endpoint: e._id });
       }
     },
