@@ -48,17 +48,32 @@ const HISTORY = 20;
  * the scale anyway: log1p(100) ≈ 4.6, several standard deviations) and its paid history.
  */
 const LATEST = 100;
+/** What scoring reads of those orders (a projection: whole orders are large). */
+const LATEST_FIELDS = {
+  createdAt: 1,
+  status: 1,
+  reason: 1,
+  riskCard: 1,
+  total: 1,
+  currency: 1,
+  "shippingAddress.country": 1,
+} as const;
+/** Signup times of accounts (they never change), kept by each node; cleared when this full. */
+const ACCOUNTS_KEPT = 10_000;
 
 export interface RiskVars {
   riskModel: RiskModelFile;
   riskHoldLevel?: RiskLevel;
   reservationTtlMs: number;
   holdTimer?: NodeJS.Timeout;
+  accountCreatedAts: Map<string, string>;
 }
 
 export interface RiskMethods {
   scoreRisk(via: Via, d: OrderDoc): Promise<RiskOutcome>;
   riskFacts(via: Via, d: OrderDoc, card: string, address: string | undefined): Promise<RiskFacts>;
+  /** When the account signed up (ISO), asked of users once per account and node; null if unknown. */
+  accountCreatedAt(via: Via, userId: string): Promise<string | null>;
   /** The order as `user` may see it: with its risk for an admin. */
   viewFor(user: Meta["user"], d: OrderDoc): Order;
   /** Cancels held orders whose reservation ran out. */
@@ -99,6 +114,8 @@ export const OrderRiskMixin: ServiceSchema = {
       riskCard: { fields: { riskCard: 1, createdAt: -1 }, sparse: true },
       riskAddress: { fields: { riskAddress: 1, createdAt: -1 }, sparse: true },
       heldUntil: { fields: { heldUntil: 1 }, sparse: true },
+      // A guest's orders, read by its email (user orders are read by userId).
+      guestEmail: { fields: { email: 1, createdAt: -1 }, sparse: true },
     },
   } as DbIndexSettings,
 
@@ -174,20 +191,21 @@ export const OrderRiskMixin: ServiceSchema = {
       const since = new Date(Date.now() - HOUR_MS).toISOString();
       const recent = { createdAt: { $gte: since }, kind: "order", _id: { $ne: d._id } };
       const declined = { status: "payment_failed", reason: { $ne: "reservation_expired" } };
-      const count = (query: object) => this.adapter.count({ query: { ...recent, ...query } });
+      const count = (query: object) => this.countDocs({ ...recent, ...query });
       // One read of the account's latest orders serves its last hour and its paid history.
-      const [latest, user] = await Promise.all([
-        this.adapter.find({
+      const [latest, createdAt] = await Promise.all([
+        this.findFields(
           // A guest's "account" is its email.
-          query: {
-            ...(d.userId ? { userId: d.userId } : { userId: null, email: guestEmail(d) }),
+          {
             kind: "order",
             _id: { $ne: d._id },
+            // Last: NeDB reads by the last indexed field of a query.
+            ...(d.userId ? { userId: d.userId } : { userId: null, email: guestEmail(d) }),
           },
-          sort: ["-createdAt"],
-          limit: LATEST,
-        }) as Promise<OrderDoc[]>,
-        d.userId ? call(via, "users.contact", { id: d.userId }).catch(() => null) : null,
+          LATEST_FIELDS,
+          { sort: { createdAt: -1 }, limit: LATEST },
+        ) as Promise<OrderDoc[]>,
+        d.userId ? this.accountCreatedAt(via, d.userId) : null,
       ]);
       const mine = latest.filter((o) => o.createdAt >= since);
       const paid = latest.filter((o) => PAID.includes(o.status)).slice(0, HISTORY);
@@ -208,12 +226,23 @@ export const OrderRiskMixin: ServiceSchema = {
         ordersByAddress,
         declinesByAddress,
         cardsOfUser: new Set([card, ...mine.map((o) => o.riskCard).filter(Boolean)]).size,
-        accountAgeDays: user?.createdAt ? daysBetween(user.createdAt, Date.now()) : null,
+        accountAgeDays: createdAt ? daysBetween(createdAt, Date.now()) : null,
         amount: d.total,
         earlierAmounts: paid.filter((o) => o.currency === d.currency).map((o) => o.total),
         shippingCountry: d.shippingAddress.country,
         earlierCountries: [...new Set(paid.map((o) => o.shippingAddress.country))],
       } satisfies RiskFacts;
+    },
+
+    async accountCreatedAt(this: any, via: Via, userId: string): Promise<string | null> {
+      const known: Map<string, string> = this.accountCreatedAts;
+      const kept = known.get(userId);
+      if (kept) return kept;
+      const user = await call(via, "users.contact", { id: userId }).catch(() => null);
+      if (!user?.createdAt) return null;
+      if (known.size >= ACCOUNTS_KEPT) known.clear();
+      known.set(userId, user.createdAt);
+      return user.createdAt;
     },
 
     viewFor(user: Meta["user"], d: OrderDoc): Order {
@@ -262,6 +291,7 @@ export const OrderRiskMixin: ServiceSchema = {
     this.riskModel = loadModel(cfg.risk.modelFile ?? defaultModelPath());
     this.riskHoldLevel = cfg.risk.holdLevel;
     this.reservationTtlMs = cfg.reservationTtlSeconds * 1000;
+    this.accountCreatedAts = new Map();
   },
 
   started(this: any) {

@@ -56,7 +56,7 @@ export const ProductSearchMixin: Partial<ServiceSchema> = {
           const query = productQuery(list);
           const [docs, total] = await Promise.all([
             this.adapter.find({ query, sort: sortSpec(list.sort), ...pageWindow(page, pageSize) }),
-            this.countProducts(query),
+            this.countDocs(query),
           ]);
           const rows = await this.withAvailability(ctx, (docs as ProductDoc[]).map(toEntry));
           return { rows, total, page, pageSize, totalPages: totalPages(total, pageSize) };
@@ -73,21 +73,6 @@ export const ProductSearchMixin: Partial<ServiceSchema> = {
           countFacets(await this.findFields(productQuery(list), FACET_FIELDS)),
         );
       },
-    },
-  },
-
-  methods: {
-    async countProducts(this: any, query: object): Promise<number> {
-      // moleculer-db counts NeDB documents by copying every match; NeDB's own count does not.
-      const nedb = this.adapter.db;
-      return typeof nedb?.countAsync === "function" ? nedb.countAsync(query) : this.adapter.count({ query });
-    },
-
-    /** The matching documents with only `fields`, straight from the store (no moleculer-db copy). */
-    async findFields(this: any, query: object, fields: Record<string, 1>): Promise<ProductDoc[]> {
-      const nedb = this.adapter.db;
-      if (typeof nedb?.findAsync === "function") return nedb.findAsync(query, fields);
-      return this.adapter.collection.find(query, { projection: fields }).toArray();
     },
   },
 };
