@@ -224,7 +224,10 @@ export class WebhookDispatcher {
         this.deps.outcome("retried", result.ms);
       return;
     }
-    const failed = { $set: { ...last, status: "failed", owner: null, leaseUntil: 0 }, $unset: { pendingOf: true } };
+    const failed = {
+      $set: { ...last, status: "failed", owner: null, leaseUntil: 0 },
+      $unset: { pendingOf: true },
+    };
     if (!(await store.updateOneIf(mine, failed))) return;
     this.deps.outcome("failed", result.ms);
     await this.countFailure(endpoint._id);

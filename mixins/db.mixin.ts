@@ -52,7 +52,11 @@ export interface DbMethods {
    * The matching documents with only `fields`, straight from the store: moleculer-db's find
    * deep-copies every whole document, which on a hot path costs more than the query.
    */
-  findFields(query: Doc, fields: Record<string, 1>, opts?: { sort?: Record<string, 1 | -1>; limit?: number }): Promise<any[]>;
+  findFields(
+    query: Doc,
+    fields: Record<string, 1>,
+    opts?: { sort?: Record<string, 1 | -1>; limit?: number },
+  ): Promise<any[]>;
   /** The count of matching documents (moleculer-db's NeDB count copies every match to count it). */
   countDocs(query: Doc): Promise<number>;
 }
@@ -103,13 +107,21 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
         }
         // NeDB runs one operation at a time per datastore, so match-and-update is atomic.
         // (updateAsync, not moleculer-db's promisified `update`, which warns DEP0174 on every call)
-        const { numAffected, affectedDocuments } = await this.adapter.db.updateAsync(byIdLast(filter), update, {
-          returnUpdatedDocs: true,
-          multi: false,
-        });
+        const { numAffected, affectedDocuments } = await this.adapter.db.updateAsync(
+          byIdLast(filter),
+          update,
+          {
+            returnUpdatedDocs: true,
+            multi: false,
+          },
+        );
         return numAffected ? affectedDocuments : null;
       },
-      findFields(query: Doc, fields: Record<string, 1>, opts: { sort?: Record<string, 1 | -1>; limit?: number } = {}) {
+      findFields(
+        query: Doc,
+        fields: Record<string, 1>,
+        opts: { sort?: Record<string, 1 | -1>; limit?: number } = {},
+      ) {
         let cursor = isMongo(this)
           ? this.adapter.collection.find(query, { projection: fields })
           : this.adapter.db.findAsync(query, fields);
@@ -119,7 +131,9 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
       },
 
       countDocs(query: Doc): Promise<number> {
-        return isMongo(this) ? this.adapter.collection.countDocuments(query) : this.adapter.db.countAsync(query);
+        return isMongo(this)
+          ? this.adapter.collection.countDocuments(query)
+          : this.adapter.db.countAsync(query);
       },
 
       async dbPing(): Promise<boolean> {

@@ -12,53 +12,34 @@
  *   before every attempt, which then connects to the address checked;
  * - `secret` leaves the service once, in the answer to the creation.
  */
-import { randomUUID } from "node:crypto";
-import { Errors, type Context, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
-import {
-  WEBHOOK_EVENT_TYPES,
-  WebhookMetrics,
-  type Actions,
-  type EventEnvelope,
-  type Meta,
-} from "../contracts";
+import { type Context, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
+import { WEBHOOK_EVENT_TYPES, WebhookMetrics, type EventEnvelope } from "../contracts";
 import { isDuplicateKey } from "../domain/catalog";
-import { paging, pageOf } from "../domain/paging";
-import {
-  deliveryId,
-  envelopeBody,
-  newSecret,
-  normalizeEvents,
-  toDelivery,
-  toEndpoint,
-  wants,
-  type DeliveryDoc,
-  type EndpointDoc,
-} from "../domain/webhooks";
-import { invalidField } from "../domain/rule-error";
+import { deliveryId, envelopeBody, wants, type DeliveryDoc, type EndpointDoc } from "../domain/webhooks";
 import { streamName } from "../lib/channels";
-import { config, type Config } from "../lib/config";
+import { config } from "../lib/config";
 import { createMessaging, type Messaging } from "../lib/messaging";
-import { checkWebhookUrl, systemResolver, type Resolver } from "../lib/ssrf";
+import { checkWebhookUrl, systemResolver } from "../lib/ssrf";
 import { StopAware } from "../lib/stop-aware";
 import { KIND_DELIVERY, KIND_ENDPOINT, WebhookDispatcher } from "../lib/webhook-dispatcher";
 import { postWebhook } from "../lib/webhook-sender";
 import { LocalWatermark, StreamWatermark } from "../lib/webhook-watermark";
-import { DbMixin, type DbMethods, type DbVars } from "../mixins/db.mixin";
+import { DbMixin, type DbMethods } from "../mixins/db.mixin";
 import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
 import { WebhookAdminNotices } from "../lib/webhook-notices";
+import {
+  ENDPOINTS_CHANGED,
+  WebhookEndpointsMixin,
+  type WebhookEndpointsMethods,
+  type WebhookEndpointsVars,
+} from "../mixins/webhook-endpoints.mixin";
 
 const GROUP = "webhooks";
-/** Moleculer broadcast (cache invalidation only): an endpoint changed, every node re-reads the list. */
-const CHANGED = "webhooks.endpointsChanged";
 const ENDPOINTS_TTL_MS = 1000;
 /** JetStream redelivers a message this long after it was taken, when its node died before the ack. */
 const ACK_WAIT_MS = 10_000;
 
-type Params<A extends keyof Actions> = Actions[A]["params"];
-
-interface Vars extends DbVars {
-  cfg: Config;
-  resolver: Resolver;
+interface Vars extends WebhookEndpointsVars {
   shutdown: StopAware;
   dispatcher: WebhookDispatcher;
   local: LocalWatermark;
@@ -69,29 +50,12 @@ interface Vars extends DbVars {
   endpointCache?: { loadedAt: number; list: Promise<EndpointDoc[]> };
   backlogTimer?: NodeJS.Timeout;
 }
-interface Methods extends DbMethods {
+interface Methods extends DbMethods, WebhookEndpointsMethods {
   intake(evt: EventEnvelope, raw?: any): Promise<void>;
   activeEndpoints(): Promise<EndpointDoc[]>;
-  checkedUrl(url: string): Promise<string>;
-  endpointOf(id: string): Promise<EndpointDoc>;
-  changed(): void;
   refreshBacklog(): Promise<void>;
 }
 type This = Service & Vars & Methods;
-
-const PAGING = {
-  page: { type: "number", integer: true, positive: true, convert: true, optional: true },
-  pageSize: { type: "number", integer: true, positive: true, convert: true, optional: true },
-};
-const URL_RULE = { type: "string", min: 1, max: 2048 };
-const EVENTS_RULE = { type: "array", items: { type: "string", min: 1, max: 64 }, max: 50 };
-
-const notFound = (id: string) =>
-  new Errors.MoleculerClientError("Webhook endpoint not found", 404, "NOT_FOUND", { id });
-const forbidden = () => new Errors.MoleculerClientError("Forbidden", 403, "FORBIDDEN");
-const admin = (ctx: Context<unknown, Meta>) => {
-  if (ctx.meta.user?.role !== "admin") throw forbidden();
-};
 
 type Channels = Record<
   string,
@@ -115,110 +79,9 @@ const WebhooksService: ServiceSchema<ServiceSettingSchema, Methods, Vars> & { ch
       ],
     }),
     RuleErrorsMixin,
+    WebhookEndpointsMixin,
   ],
   actions: {
-    list: {
-      auth: "admin",
-      params: { $$strict: true, ...PAGING },
-      async handler(ctx: Context<Params<"webhooks.list">, Meta>) {
-        admin(ctx);
-        const { page, pageSize, offset, limit } = paging(ctx.params.page, ctx.params.pageSize);
-        const query = { kind: KIND_ENDPOINT };
-        const [docs, total] = await Promise.all([
-          this.adapter.find({ query, sort: ["createdAt", "_id"], offset, limit }),
-          this.adapter.count({ query }),
-        ]);
-        return pageOf(docs.map(toEndpoint), total, page, pageSize);
-      },
-    },
-    create: {
-      auth: "admin",
-      params: {
-        $$strict: true,
-        url: URL_RULE,
-        events: EVENTS_RULE,
-        active: { type: "boolean", optional: true },
-      },
-      async handler(ctx: Context<Params<"webhooks.create">, Meta>) {
-        admin(ctx);
-        const events = normalizeEvents(ctx.params.events);
-        const url = await this.checkedUrl(ctx.params.url);
-        const now = Date.now();
-        const doc: EndpointDoc & { kind: string } = {
-          _id: `wh_${randomUUID()}`,
-          kind: KIND_ENDPOINT,
-          url,
-          events,
-          active: ctx.params.active ?? true,
-          secret: newSecret(),
-          consecutiveFailures: 0,
-          deactivatedAt: null,
-          deactivationReason: null,
-          createdAt: now,
-          updatedAt: now,
-        };
-        await this.adapter.insert(doc);
-        this.changed();
-        ctx.meta.$statusCode = 201;
-        ctx.meta.$location = `/api/webhooks/${doc._id}`;
-        return { ...toEndpoint(doc), secret: doc.secret };
-      },
-    },
-    update: {
-      auth: "admin",
-      params: {
-        $$strict: true,
-        id: { type: "string", min: 1, max: 100 },
-        url: { ...URL_RULE, optional: true },
-        events: { ...EVENTS_RULE, optional: true },
-        active: { type: "boolean", optional: true },
-      },
-      async handler(ctx: Context<Params<"webhooks.update">, Meta>) {
-        admin(ctx);
-        const { id, url, events, active } = ctx.params;
-        await this.endpointOf(id);
-        const set: Record<string, unknown> = { updatedAt: Date.now() };
-        if (events !== undefined) set.events = normalizeEvents(events);
-        if (url !== undefined) set.url = await this.checkedUrl(url);
-        if (active !== undefined) set.active = active;
-        // Switched on again: the count of failures in a row starts over.
-        if (active === true)
-          Object.assign(set, { consecutiveFailures: 0, deactivatedAt: null, deactivationReason: null });
-        const doc = await this.updateOneIf({ _id: id, kind: KIND_ENDPOINT }, { $set: set });
-        if (!doc) throw notFound(id);
-        this.changed();
-        return toEndpoint(doc);
-      },
-    },
-    remove: {
-      auth: "admin",
-      params: { $$strict: true, id: { type: "string", min: 1, max: 100 } },
-      async handler(ctx: Context<Params<"webhooks.remove">, Meta>) {
-        admin(ctx);
-        const doc = await this.endpointOf(ctx.params.id);
-        await this.adapter.removeById(doc._id);
-        // Its log goes with it; a request in flight finds no record to update.
-        await this.adapter.removeMany({ kind: KIND_DELIVERY, endpointId: doc._id });
-        this.changed();
-        ctx.meta.$statusCode = 204;
-        return null;
-      },
-    },
-    deliveries: {
-      auth: "admin",
-      params: { $$strict: true, id: { type: "string", min: 1, max: 100 }, ...PAGING },
-      async handler(ctx: Context<Params<"webhooks.deliveries">, Meta>) {
-        admin(ctx);
-        const endpoint = await this.endpointOf(ctx.params.id);
-        const { page, pageSize, offset, limit } = paging(ctx.params.page, ctx.params.pageSize);
-        const query = { kind: KIND_DELIVERY, endpointId: endpoint._id };
-        const [docs, total] = await Promise.all([
-          this.adapter.find({ query, sort: ["-at", "_id"], offset, limit }),
-          this.adapter.count({ query }),
-        ]);
-        return pageOf(docs.map(toDelivery), total, page, pageSize);
-      },
-    },
     health: {
       visibility: "public",
       async handler() {
@@ -227,7 +90,7 @@ const WebhooksService: ServiceSchema<ServiceSettingSchema, Methods, Vars> & { ch
     },
   },
   events: {
-    [CHANGED]: {
+    [ENDPOINTS_CHANGED]: {
       handler(this: This) {
         this.endpointCache = undefined;
         this.dispatcher.wake();
@@ -324,24 +187,6 @@ const WebhooksService: ServiceSchema<ServiceSettingSchema, Methods, Vars> & { ch
       this.endpointCache = entry;
       list.catch(() => this.endpointCache === entry && (this.endpointCache = undefined));
       return list;
-    },
-
-    /** The URL as given, once it passes the SSRF rules (else 422 on `url`). */
-    async checkedUrl(url) {
-      const check = await checkWebhookUrl(url, { ...this.cfg.webhooks, resolver: this.resolver });
-      if (!check.ok) throw invalidField("url", check.type, `The 'url' field ${check.reason}.`);
-      return url;
-    },
-
-    async endpointOf(id) {
-      const doc = await this.adapter.findById(id);
-      if (!doc || doc.kind !== KIND_ENDPOINT) throw notFound(id);
-      return doc;
-    },
-
-    changed() {
-      this.endpointCache = undefined;
-      this.broker.broadcast(CHANGED);
     },
 
     /** Pending deliveries per endpoint, for the backlog gauge. */
