@@ -174,6 +174,17 @@ export class Cluster {
   logs(): string {
     return this.nodes.map((n) => `----- ${n.nodeID}\n${n.output}`).join("\n");
   }
+
+  /** The nodes' last error lines, for the message of a test that met an unexpected 5xx. */
+  errorLines(max = 40): string {
+    const lines = this.nodes.flatMap((n) =>
+      n.output
+        .split("\n")
+        .filter((l) => /ERROR|Error:|    at /.test(l))
+        .map((l) => `${n.nodeID}: ${l}`),
+    );
+    return lines.slice(-max).join("\n");
+  }
 }
 
 /** Runs `scripts/infra/<script>.sh <services>` (e.g. to stop and start NATS during a test). */
