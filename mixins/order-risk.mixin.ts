@@ -2,23 +2,18 @@
  * Order risk for the orders service (API.md "Recommendations and order risk"): the facts the risk
  * step scores (read from this service's own orders: the last hour's orders and declines of the
  * account, the card and the client address, the account's earlier paid orders; the account's
- * age from users), the model loaded at start, the admin's review of a held order, the sweep that
- * cancels held orders past the reservation TTL, and the admin view that shows the risk.
+ * age from users), the model loaded at start, and the admin view that shows the risk. Held
+ * orders' review and expiry: mixins/order-holds.mixin.ts.
  *
  * What must stay true:
  * - every order is scored before its charge, held or not (RISK_HOLD_LEVEL only decides holding);
- * - the risk is in admin answers only: `orderView` (customers, exports, events) never carries it;
- * - a review or the expiry sweep moves a held order by the same compare-and-set as any driver
- *   (status on_hold and step done), so of a review, a customer's cancel and the sweep exactly
- *   one wins; the others see the order moved and answer from its new state.
+ * - the risk is in admin answers only: `orderView` (customers, exports, events) never carries it.
  */
-import { randomUUID } from "node:crypto";
-import { Errors, type Context, type ServiceSchema } from "moleculer";
-import { Events, type Meta, type Order, type OrderStatus, type ReviewDecision } from "../contracts";
+import type { Context, ServiceSchema } from "moleculer";
+import type { Meta, Order, OrderStatus } from "../contracts";
 import { config } from "../lib/config";
 import { call } from "../lib/typed";
 import { orderView, type OrderDoc } from "../domain/checkout";
-import { transition } from "../domain/order-state";
 import { CARD_TOKENS } from "../domain/payments";
 import {
   assess,
@@ -65,7 +60,6 @@ export interface RiskVars {
   riskModel: RiskModelFile;
   riskHoldLevel?: RiskLevel;
   reservationTtlMs: number;
-  holdTimer?: NodeJS.Timeout;
   accountCreatedAts: Map<string, string>;
 }
 
@@ -76,8 +70,6 @@ export interface RiskMethods {
   accountCreatedAt(via: Via, userId: string): Promise<string | null>;
   /** The order as `user` may see it: with its risk for an admin. */
   viewFor(user: Meta["user"], d: OrderDoc): Order;
-  /** Cancels held orders whose reservation ran out. */
-  expireHolds(): Promise<void>;
 }
 
 /**
@@ -101,8 +93,6 @@ export function countedAddress(address: string | undefined): string | undefined 
 const isDecline = (d: Pick<OrderDoc, "status" | "reason">) =>
   d.status === "payment_failed" && d.reason !== "reservation_expired";
 
-type Ctx<P> = Context<P, Meta>;
-
 const guestEmail = (d: OrderDoc) => (d as OrderDoc & { email?: string }).email ?? null;
 /** Whose orders count together: the user, or for a guest its email. */
 const accountOf = (d: OrderDoc) => d.userId ?? `guest:${guestEmail(d) ?? d._id}`;
@@ -113,62 +103,10 @@ export const OrderRiskMixin: ServiceSchema = {
     dbIndexes: {
       riskCard: { fields: { riskCard: 1, createdAt: -1 }, sparse: true },
       riskAddress: { fields: { riskAddress: 1, createdAt: -1 }, sparse: true },
-      heldUntil: { fields: { heldUntil: 1 }, sparse: true },
       // A guest's orders, read by its email (user orders are read by userId).
       guestEmail: { fields: { email: 1, createdAt: -1 }, sparse: true },
     },
   } as DbIndexSettings,
-
-  actions: {
-    review: {
-      auth: "admin",
-      params: {
-        $$strict: true,
-        id: { type: "string", min: 1, max: 100 },
-        decision: { type: "enum", values: ["approve", "reject"] },
-      },
-      async handler(this: any, ctx: Ctx<{ id: string; decision: ReviewDecision }>): Promise<Order> {
-        const { id, decision } = ctx.params;
-        const d: OrderDoc = await this.own(ctx, id);
-        if (d.status !== "on_hold" || d.step !== "done")
-          throw new Errors.MoleculerClientError("The order is not on hold", 409, "ORDER_NOT_ON_HOLD", {
-            id,
-            status: d.status,
-          });
-        const at = new Date();
-        const owner = randomUUID();
-        const review = { decision, by: ctx.meta.user!.id, at: at.toISOString() };
-        const reviewed = this.newEvent(Events.orderReviewed, d._id, {
-          orderId: d._id,
-          userId: d.userId,
-          decision,
-        });
-        const events = [reviewed];
-        let set: Partial<OrderDoc> = { step: "charge", review };
-        if (decision === "reject") {
-          const reason = "rejected_in_review";
-          events.push(
-            this.newEvent(Events.orderCancelled, d._id, { orderId: d._id, userId: d.userId, reason }),
-          );
-          set = { ...transition(d, "cancelled", review.at), step: "cancel", reason, review };
-        }
-        const update = {
-          $set: { ...set, leaseUntil: at.getTime() + this.leaseMs, leaseOwner: owner, updatedAt: review.at },
-        };
-        const taken = await this.updateOneIf(
-          { _id: d._id, status: "on_hold", step: "done" },
-          this.pushOutbox(update, events),
-        );
-        if (!taken)
-          throw new Errors.MoleculerClientError("The order is no longer on hold", 409, "ORDER_NOT_ON_HOLD", {
-            id,
-          });
-        if (decision === "reject") this.broker.metrics.increment("orders.total", { status: "cancelled" });
-        // Approve: charged as a resumed order, so a reservation that ran out is refunded, not sold.
-        return this.viewFor(ctx.meta.user, await this.driveToEnd(ctx, d._id, true, owner));
-      },
-    },
-  },
 
   methods: {
     async scoreRisk(this: any, via: Via, d: OrderDoc): Promise<RiskOutcome> {
@@ -251,38 +189,6 @@ export const OrderRiskMixin: ServiceSchema = {
       const { score, level, reasons } = d.risk;
       return { ...view, risk: { score, level, reasons } };
     },
-
-    async expireHolds(this: any) {
-      const due: OrderDoc[] = await this.adapter.find({
-        query: { heldUntil: { $lt: Date.now() }, status: "on_hold" },
-        limit: 50,
-      });
-      for (const d of due) {
-        const at = new Date();
-        const owner = randomUUID();
-        const reason = "hold_expired";
-        const evt = this.newEvent(Events.orderCancelled, d._id, { orderId: d._id, userId: d.userId, reason });
-        const set = { ...transition(d, "cancelled", at.toISOString()), step: "cancel", reason };
-        const update = {
-          $set: {
-            ...set,
-            leaseUntil: at.getTime() + this.leaseMs,
-            leaseOwner: owner,
-            updatedAt: at.toISOString(),
-          },
-        };
-        const taken = await this.updateOneIf(
-          { _id: d._id, status: "on_hold", step: "done" },
-          this.pushOutbox(update, [evt]),
-        );
-        if (!taken) continue;
-        this.broker.metrics.increment("orders.total", { status: "cancelled" });
-        this.logger.info(`Order ${d._id} was on hold past its reservation: cancelled.`);
-        await this.drive(this.broker, d._id, false, owner).catch((err: unknown) =>
-          this.logger.warn(`Cancelling held order ${d._id} failed; recovery will finish it.`, String(err)),
-        );
-      }
-    },
   },
 
   created(this: any) {
@@ -292,19 +198,5 @@ export const OrderRiskMixin: ServiceSchema = {
     this.riskHoldLevel = cfg.risk.holdLevel;
     this.reservationTtlMs = cfg.reservationTtlSeconds * 1000;
     this.accountCreatedAts = new Map();
-  },
-
-  started(this: any) {
-    const every = Math.min(10_000, Math.max(200, this.reservationTtlMs / 4));
-    this.holdTimer = setInterval(
-      () =>
-        void this.expireHolds().catch((err: unknown) => this.logger.warn("Hold expiry failed", String(err))),
-      every,
-    );
-    this.holdTimer.unref?.();
-  },
-
-  stopped(this: any) {
-    clearInterval(this.holdTimer);
   },
 };

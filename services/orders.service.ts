@@ -34,6 +34,7 @@ import { OrderSagaMixin, type SagaMethods, type SagaVars } from "../mixins/order
 import { GuestOrdersMixin, type GuestOrderMethods } from "../mixins/guest-orders.mixin";
 import { OrderRefundsMixin, type RefundMethods } from "../mixins/order-refunds.mixin";
 import { OrderReturnsMixin } from "../mixins/order-returns.mixin";
+import { OrderHoldsMixin, type HoldMethods, type HoldVars } from "../mixins/order-holds.mixin";
 import { OrderRiskMixin, type RiskMethods, type RiskVars } from "../mixins/order-risk.mixin";
 import { isDuplicateKey } from "../domain/catalog";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, pageWindow, totalPages } from "../domain/paging";
@@ -52,6 +53,7 @@ const ID = { type: "string", min: 1, max: 100 } as const;
 type Ctx<P> = Context<P, Meta>;
 type Store = SagaVars &
   RiskVars &
+  HoldVars &
   DbVars & {
     timers?: NodeJS.Timeout[];
   };
@@ -59,6 +61,7 @@ interface Methods
   extends
     SagaMethods,
     RiskMethods,
+    HoldMethods,
     IdempotencyMethods,
     DbMethods,
     OutboxMethods,
@@ -98,6 +101,7 @@ const OrdersService: ServiceSchema<ServiceSettingSchema, Methods, Store> = {
     RuleErrorsMixin,
     OrderSagaMixin,
     OrderRiskMixin,
+    OrderHoldsMixin,
     IdempotencyKeyMixin,
     CachedReadsMixin({ event: PricingCacheClean, pattern: "pricing.**" }),
     GuestOrdersMixin,

@@ -72,7 +72,9 @@ describeE2E("outbound webhooks, on the real services", () => {
         );
         const order = plan === "declined" ? res.body?.data?.order : res.body;
         if (res.status >= 500)
-          throw new Error(`${plan} order: ${res.status} ${JSON.stringify(res.body)}\n${cluster.errorLines()}`);
+          throw new Error(
+            `${plan} order: ${res.status} ${JSON.stringify(res.body)}\n${cluster.errorLines()}`,
+          );
         expect([plan, res.status]).toEqual([plan, plan === "declined" ? 402 : 201]);
         if (plan === "cancelled") {
           const cancelled = await http("POST", `/api/orders/${order.id}/cancel`, {}, token);
