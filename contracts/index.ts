@@ -397,6 +397,8 @@ export type PaymentStatus = "processing" | "succeeded" | "failed" | "refunded" |
 
 /** API.md `cart`. */
 export interface Cart extends PricingTotals {
+  /** The cart's id: a user's cart is keyed by its user, a guest cart by its token's hash. */
+  id: string;
   items: CartItem[];
   subtotal: number;
   currency: string;

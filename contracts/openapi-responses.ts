@@ -215,8 +215,9 @@ export const OPENAPI_SCHEMAS: Record<string, JsonSchema> = {
   },
   Cart: {
     type: "object",
-    required: ["items", "subtotal", "currency", "updatedAt"],
+    required: ["id", "items", "subtotal", "currency", "updatedAt"],
     properties: {
+      id: str,
       items: { type: "array", items: line },
       subtotal: int,
       currency: str,

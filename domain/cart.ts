@@ -278,7 +278,7 @@ export function toOrderLine(l: Omit<CartLine, "currency">): OrderLine {
 }
 
 /** A cart's lines and subtotal, before its region, shipping, promotion and tax (mixins/cart-pricing). */
-export type CartLinesView = Omit<Cart, keyof PricingTotals>;
+export type CartLinesView = Omit<Cart, keyof PricingTotals | "id">;
 
 /** The cart answered: a line in `unavailable` shows `unavailable: true` and is not in `subtotal`. */
 export function cartView(

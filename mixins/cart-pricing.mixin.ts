@@ -50,7 +50,7 @@ export interface CartPricingMethods {
   /** The rules a cart is priced with: its region (null: the default), option and code. */
   cartRules(ctx: Context, doc: CartChoices): Promise<PricingRules>;
   /** The cart's totals from its lines (already priced in the region's currency) and the rules. */
-  withTotals(doc: CartChoices, lines: CartLinesView, rules: PricingRules): Cart;
+  withTotals(doc: CartChoices & { _id: string }, lines: CartLinesView, rules: PricingRules): Cart;
   /** The variant priced in the cart's currency; 422 PRICE_UNAVAILABLE on `variantId` when it has none. */
   inCartCurrency(ctx: Context, userId: string, variant: CatalogVariant): Promise<CatalogVariant>;
   /** Stores `fields` if the cart is still at the version `doc` was read at; false when it moved on. */
@@ -170,7 +170,7 @@ export const CartPricingMixin: ServiceSchema = {
       });
     },
 
-    withTotals(doc: CartChoices, lines: CartLinesView, rules: PricingRules): Cart {
+    withTotals(doc: CartChoices & { _id: string }, lines: CartLinesView, rules: PricingRules): Cart {
       const { region } = rules;
       const currency = region?.currency ?? lines.currency;
       const option = rules.shippingOption;
@@ -180,6 +180,7 @@ export const CartPricingMixin: ServiceSchema = {
         code && !promotionProblem(rules.promotion, { subtotal: lines.subtotal, currency, nowMs: Date.now() });
       const totals = totalsIn(region, lines.subtotal, usable, applies ? rules.promotion : null);
       return {
+        id: doc._id,
         ...lines,
         currency,
         regionId: region?.id ?? null,

@@ -129,6 +129,7 @@ describe("checkout over HTTP: carts, orders and payments with every service in o
       const res = await http("POST", "/api/cart/items", { productId: p.id, quantity: 3 }, ann.token);
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
+        id: ann.id,
         items: [
           {
             productId: p.id,

@@ -104,6 +104,7 @@ describe("guest carts, guest checkout, addresses and personal data, every servic
       expect(res.body).toEqual({
         cartToken: expect.stringMatching(/^gc_[A-Za-z0-9_-]{43}$/),
         cart: {
+          id: expect.stringMatching(/^guest:/),
           items: [],
           subtotal: 0,
           currency: "USD",
@@ -116,6 +117,7 @@ describe("guest carts, guest checkout, addresses and personal data, every servic
         guestCartId(res.body.cartToken),
       );
       expect(stored).toMatchObject({ guest: true, items: [] });
+      expect(res.body.cart.id).toBe(stored._id);
       const file = fs.readFileSync(path.join(dataDir, "carts.db"), "utf8");
       expect(file).not.toContain(res.body.cartToken.slice(3));
     });
