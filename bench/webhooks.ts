@@ -4,7 +4,7 @@
  *   npm run bench:webhooks        (builds, then node dist/bench/webhooks.js)
  *
  * The clustered checkout of bench/checkout.ts (gateway | users+tokens | products+carts |
- * inventory | payments | orders, NeDB stores, a nats-server of its own with JetStream) plus one
+ * inventory | payments | orders+pricing, NeDB stores, a nats-server of its own with JetStream) plus one
  * node running `webhooks`, and two receivers in this process: a healthy one (200 at once) and a
  * hanging one (never answers: every attempt waits out the 10 s timeout). Closed-loop POST
  * /api/orders from BENCH_CONCURRENCY clients, spread over 1,000 products, in pairs of rounds:
@@ -14,7 +14,8 @@
  * with / without >= 0.9). After the rounds: the healthy receiver's count of distinct events
  * against what the webhooks node recorded for it.
  *
- * Environment: BENCH_SECONDS (5), BENCH_PAIRS (6), BENCH_CONCURRENCY (16).
+ * Environment: BENCH_SECONDS (5), BENCH_PAIRS (6), BENCH_CONCURRENCY (16), BENCH_PROFILE (a node's
+ * name, e.g. webhooks: that node writes a V8 CPU profile into the current directory when it stops).
  */
 import { spawn } from "node:child_process";
 import http from "node:http";
@@ -38,13 +39,14 @@ const CLUSTER: Record<string, string[]> = {
   catalog: ["products", "carts"],
   inventory: ["inventory"],
   payments: ["payments"],
-  orders: ["orders"],
+  orders: ["orders", "pricing"],
   webhooks: ["webhooks"],
 };
 const productId = (i: number) => `bench-${String(i).padStart(4, "0")}`;
 
 function startNode(name: string, services: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [NODE_JS], {
+  const profile = process.env.BENCH_PROFILE === name ? ["--cpu-prof"] : [];
+  const child = spawn(process.execPath, [...profile, NODE_JS], {
     env: {
       PATH: process.env.PATH ?? "",
       NODE_ENV: "development",
@@ -174,8 +176,10 @@ async function run() {
     const res = await fetch(`${base}/health/ready`).catch(() => null);
     const body: any = await res?.json().catch(() => null);
     const missing: string[] = body?.checks?.services?.missing ?? [];
-    if (res?.status === 200 || (body?.failing?.join() === "services" && missing.join() === "notifications"))
-      break;
+    const ready =
+      res?.status === 200 || (body?.failing?.join() === "services" && missing.join() === "notifications");
+    // webhooks is optional to readiness (its absence only degrades it), but it is what is measured.
+    if (ready && body?.checks?.webhooks !== "down") break;
     if (i > 240) throw new Error("the cluster was not ready after 60 s");
     await sleep(250);
   }

@@ -11,6 +11,7 @@ import type { ServiceSchema, ServiceSettingSchema } from "moleculer";
 import DbService from "moleculer-db";
 import MongoAdapter from "moleculer-db-adapter-mongo";
 import { config } from "../lib/config";
+import { keepDatafileOpen } from "../lib/nedb-datafile";
 
 export interface IndexSpec {
   fields: Record<string, 1 | -1>;
@@ -143,6 +144,7 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
       },
     },
     async afterConnected(this: any) {
+      if (!isMongo(this)) this.closeDatafile = keepDatafileOpen(this.adapter.db);
       // Besides the collection's own, the indexes the host's other mixins declare (the outbox's).
       const declared = Object.values((this.settings as DbIndexSettings).dbIndexes ?? {});
       for (const idx of [...(opts.indexes ?? []), ...declared]) {
@@ -164,6 +166,9 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
       }
       // The host's optional hook for work that needs the store, e.g. upgrading older documents.
       if (typeof this.dbReady === "function") await this.dbReady();
+    },
+    stopped(this: any) {
+      this.closeDatafile?.();
     },
   } as ServiceSchema;
 }
