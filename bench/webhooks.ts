@@ -66,6 +66,7 @@ function startNode(name: string, services: string[], env: Record<string, string>
     stdio: ["ignore", "inherit", "inherit"],
   });
   children.push(child);
+  nodeNames.set(child.pid!, name);
   return child;
 }
 
@@ -108,10 +109,15 @@ async function receivers() {
   };
 }
 
-async function load(name: string, base: string, tokens: string[]) {
+/** CPU µs per order of each node, summed over the rounds with and without receivers. */
+const byNode = { with: new Map<string, number[]>(), without: new Map<string, number[]>() };
+const nodeNames = new Map<number, string>();
+
+async function load(name: string, base: string, tokens: string[], kind?: "with" | "without") {
   let orders = 0;
   let errors = 0;
-  const cpu0 = children.filter(alive).reduce((n, c) => n + cpuUs(c.pid!), 0);
+  const perNode0 = new Map(children.filter(alive).map((c) => [c.pid!, cpuUs(c.pid!)]));
+  const cpu0 = [...perNode0.values()].reduce((n, v) => n + v, 0);
   const start = performance.now();
   const end = start + SECONDS * 1000;
   await Promise.all(
@@ -135,6 +141,14 @@ async function load(name: string, base: string, tokens: string[]) {
   );
   const rps = orders / ((performance.now() - start) / 1000);
   const cpu = (children.filter(alive).reduce((n, c) => n + cpuUs(c.pid!), 0) - cpu0) / Math.max(1, orders);
+  if (kind)
+    for (const [pid, before] of perNode0) {
+      const node = nodeNames.get(pid);
+      if (!node) continue;
+      const list = byNode[kind].get(node) ?? [];
+      list.push((cpuUs(pid) - before) / Math.max(1, orders));
+      byNode[kind].set(node, list);
+    }
   console.log(
     `| ${name.padEnd(34)} | ${rps.toFixed(0).padStart(8)} | ${String(orders).padStart(6)} | ${String(errors).padStart(6)} | ${cpu.toFixed(0).padStart(10)} |`,
   );
@@ -213,7 +227,12 @@ async function run() {
     const measure = async (active: boolean) => {
       await switchTo(active);
       await sleep(1000); // every node has seen the change
-      return load(`${active ? "with" : "without"} receivers #${p}`, base, tokens);
+      return load(
+        `${active ? "with" : "without"} receivers #${p}`,
+        base,
+        tokens,
+        active ? "with" : "without",
+      );
     };
     const [first, second] = p % 2 ? [false, true] : [true, false];
     const a = await measure(first);
@@ -224,6 +243,11 @@ async function run() {
   }
   const ratio = median(ratios);
   console.log(`\n  with / without, each pair: ${ratios.map((r) => r.toFixed(2)).join(" ")}`);
+  const perNode = [...byNode.with.keys()].map((node) => {
+    const extra = median(byNode.with.get(node)!) - median(byNode.without.get(node) ?? [0]);
+    return `${node} ${extra >= 0 ? "+" : ""}${extra.toFixed(0)}`;
+  });
+  console.log(`  CPU µs per order, with minus without (medians), by node: ${perNode.join(", ")}`);
   console.log(
     `  with one healthy + one hanging receiver / none: ${ratio.toFixed(2)}  (target >= 0.9: ${ratio >= 0.9 ? "met" : "MISSED"})`,
   );
@@ -245,7 +269,8 @@ async function run() {
   }
   console.log(`  healthy receiver: ${rx.seen.size} distinct events received of ${recorded} recorded for it`);
   rx.close();
-  await kill(children.filter(alive));
+  // A profiled node writes its profile as it exits: give it time to stop.
+  await kill(children.filter(alive), process.env.BENCH_PROFILE ? 15_000 : 3000);
 }
 
 if (require.main === module) void runBench("webhooks", DEADLINE_MS, run);

@@ -2,6 +2,10 @@
  * One webhook request: POST to the address the SSRF check resolved and approved (never a second
  * lookup), TLS still verified against the URL's host name, no redirect followed (a 3xx is an
  * answer like any other non-2xx), the whole exchange bounded by a timeout.
+ *
+ * Connections are kept alive per (URL origin, checked address): a reused socket is one to the very
+ * address this attempt's check approved, so reuse never skips a check, and a receiver that gets
+ * many events a second is not sent a new TCP (and TLS) handshake for each.
  */
 import http from "node:http";
 import https from "node:https";
@@ -17,6 +21,34 @@ export interface SendResult {
 
 /** Bytes of an answer read before the socket is dropped: receivers' bodies are not kept. */
 const MAX_ANSWER_BYTES = 64 * 1024;
+/** Pools kept (one per origin and address); the oldest is closed past this. */
+const MAX_AGENTS = 1000;
+
+/** One service's kept connections. */
+export class WebhookConnections {
+  private readonly agents = new Map<string, http.Agent>();
+
+  agentFor(url: URL, target: ResolvedAddress): http.Agent {
+    const key = `${url.protocol}//${url.host}@${target.address}`;
+    let agent = this.agents.get(key);
+    if (!agent) {
+      if (this.agents.size >= MAX_AGENTS) {
+        const [oldest, old] = this.agents.entries().next().value!;
+        old.destroy();
+        this.agents.delete(oldest);
+      }
+      const Agent = url.protocol === "https:" ? https.Agent : http.Agent;
+      agent = new Agent({ keepAlive: true, maxSockets: 32 });
+      this.agents.set(key, agent);
+    }
+    return agent;
+  }
+
+  close(): void {
+    for (const agent of this.agents.values()) agent.destroy();
+    this.agents.clear();
+  }
+}
 
 export function postWebhook(
   url: URL,
@@ -24,6 +56,7 @@ export function postWebhook(
   body: string,
   headers: Record<string, string>,
   timeoutMs: number,
+  connections: WebhookConnections,
 ): Promise<SendResult> {
   const started = Date.now();
   const pinned: LookupFunction = (_host, opts: any, cb: any) =>
@@ -45,8 +78,7 @@ export function postWebhook(
         path: `${url.pathname}${url.search}`,
         method: "POST",
         lookup: pinned,
-        // One connection per request: a pooled socket could outlive the address check.
-        agent: false,
+        agent: connections.agentFor(url, target),
         headers: {
           ...headers,
           "content-type": "application/json",

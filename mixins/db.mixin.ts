@@ -18,6 +18,12 @@ export interface IndexSpec {
   unique?: boolean;
   /** Documents without the field are left out of the index (NeDB `sparse`, Mongo `sparse`). */
   sparse?: boolean;
+  /**
+   * Not created on NeDB, which indexes each field alone and on every write scans the bucket of
+   * the document's value: a field of few values (`kind`, `status`) makes each write cost as much
+   * as that bucket is large.
+   */
+  mongoOnly?: boolean;
 }
 
 /** Indexes a host's other mixins need, by name (the outbox's), created beside the collection's own. */
@@ -153,7 +159,7 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
             unique: Boolean(idx.unique),
             sparse: Boolean(idx.sparse),
           });
-        } else {
+        } else if (!idx.mongoOnly) {
           // NeDB indexes one field each; compound indexes only speed up Mongo.
           for (const fieldName of Object.keys(idx.fields)) {
             await this.adapter.db.ensureIndex({

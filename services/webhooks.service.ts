@@ -22,7 +22,7 @@ import { createMessaging, type Messaging } from "../lib/messaging";
 import { checkWebhookUrl, systemResolver } from "../lib/ssrf";
 import { StopAware } from "../lib/stop-aware";
 import { KIND_DELIVERY, KIND_ENDPOINT, WebhookDispatcher } from "../lib/webhook-dispatcher";
-import { postWebhook } from "../lib/webhook-sender";
+import { postWebhook, WebhookConnections } from "../lib/webhook-sender";
 import { LocalWatermark, StreamWatermark } from "../lib/webhook-watermark";
 import { DbMixin, type DbMethods } from "../mixins/db.mixin";
 import { RuleErrorsMixin } from "../mixins/rule-errors.mixin";
@@ -46,6 +46,7 @@ interface Vars extends WebhookEndpointsVars {
   stream: StreamWatermark;
   notices: WebhookAdminNotices;
   messaging: Messaging;
+  connections: WebhookConnections;
   intakes: Set<Promise<void>>;
   endpointCache?: { loadedAt: number; list: Promise<EndpointDoc[]> };
   backlogTimer?: NodeJS.Timeout;
@@ -72,10 +73,11 @@ const WebhooksService: ServiceSchema<ServiceSettingSchema, Methods, Vars> & { ch
   mixins: [
     DbMixin({
       collection: "webhooks",
+      // On NeDB only the two sparse ones: the pending deliveries and the endpoints (`active`).
       indexes: [
-        { fields: { kind: 1, endpointId: 1, at: 1 } },
+        { fields: { kind: 1, endpointId: 1, at: 1 }, mongoOnly: true },
         { fields: { pendingOf: 1, at: 1 }, sparse: true },
-        { fields: { kind: 1, active: 1 } },
+        { fields: { active: 1 }, sparse: true },
       ],
     }),
     RuleErrorsMixin,
@@ -233,6 +235,7 @@ const WebhooksService: ServiceSchema<ServiceSettingSchema, Methods, Vars> & { ch
       description: "Pending webhook deliveries per endpoint",
     });
     this.messaging = createMessaging(cfg);
+    this.connections = new WebhookConnections();
     this.notices = new WebhookAdminNotices(
       {
         find: (q) => this.adapter.find(q),
@@ -255,7 +258,8 @@ const WebhooksService: ServiceSchema<ServiceSettingSchema, Methods, Vars> & { ch
       backoffMs: cfg.webhooks.backoffMs,
       watermark: () => (adapter()?.manager ? this.stream.get() : this.local.get()),
       checkUrl: (url) => checkWebhookUrl(url, { ...this.cfg.webhooks, resolver: this.resolver }),
-      post: (url, target, body, headers) => postWebhook(url, target, body, headers, cfg.webhooks.timeoutMs),
+      post: (url, target, body, headers) =>
+        postWebhook(url, target, body, headers, cfg.webhooks.timeoutMs, this.connections),
       deactivated: () => this.notices.sendSoon(),
       outcome: (status, ms) => {
         metrics.increment(WebhookMetrics.deliveries, { status });
@@ -278,6 +282,7 @@ const WebhooksService: ServiceSchema<ServiceSettingSchema, Methods, Vars> & { ch
     this.notices.stop();
     await Promise.allSettled([...this.intakes]);
     await this.dispatcher.stop(2000);
+    this.connections.close();
     this.messaging.close();
   },
 };
