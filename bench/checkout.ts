@@ -143,9 +143,12 @@ async function seed() {
 
 /** A real node (dist/bin/node.js) running `services`. */
 function startNode(name: string, services: string[], env: Record<string, string>, nice = 0): ChildProcess {
+  // BENCH_PROFILE=<node names, comma-separated>: each writes a V8 CPU profile into the current directory as it stops.
+  const profiled = (process.env.BENCH_PROFILE ?? "").split(",").includes(name);
+  const node = [...(profiled ? ["--cpu-prof", `--cpu-prof-name=${name}.cpuprofile`] : []), NODE_JS];
   const [cmd, args] = nice
-    ? ["nice", ["-n", String(nice), process.execPath, NODE_JS]]
-    : [process.execPath, [NODE_JS]];
+    ? ["nice", ["-n", String(nice), process.execPath, ...node]]
+    : [process.execPath, node];
   const child = spawn(cmd, args, {
     env: {
       PATH: process.env.PATH ?? "",
@@ -546,7 +549,7 @@ async function riskRounds(seeded: string) {
     }
     await consistency("R (scored node)", scored.base);
   } finally {
-    await kill([scored.child, unscored.child]);
+    await kill([scored.child, unscored.child], process.env.BENCH_PROFILE ? 15_000 : undefined);
   }
   const pairs = withRows.map((w, i) => ({
     cpu: w.cpuUs / withoutRows[i].cpuUs,

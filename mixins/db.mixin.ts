@@ -56,8 +56,8 @@ export interface DbMethods {
   /** True when the store answers a trivial command. */
   dbPing(): Promise<boolean>;
   /**
-   * The matching documents with only `fields`, straight from the store: moleculer-db's find
-   * deep-copies every whole document, which on a hot path costs more than the query.
+   * The matching documents, sorted and limited by the store: on MongoDB with only `fields`, on
+   * NeDB whole (its projection rebuilds each document through `modify`, dearer than the copy).
    */
   findFields(
     query: Doc,
@@ -131,7 +131,7 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
       ) {
         let cursor = isMongo(this)
           ? this.adapter.collection.find(query, { projection: fields })
-          : this.adapter.db.findAsync(query, fields);
+          : this.adapter.db.findAsync(query);
         if (opts.sort) cursor = cursor.sort(opts.sort);
         if (opts.limit) cursor = cursor.limit(opts.limit);
         return isMongo(this) ? cursor.toArray() : cursor;
