@@ -25,6 +25,7 @@ import {
   readKey,
   routedServices,
 } from "./api/routes";
+import { JsonBytes } from "../lib/json-bytes";
 import { clientAddress } from "../lib/rate-limit";
 import { optionFilters } from "../domain/catalog";
 import { GRAPHQL_ALIASES, beforeGraphQL, graphQLRouteError, runGraphQL } from "./api/graphql/http";
@@ -281,7 +282,7 @@ const ApiService: ServiceSchema = {
     ) {
       const json: string = await this.cached(key, async () => JSON.stringify(await ctx.call(action, params)));
       (ctx.meta as any).$responseType = "application/json; charset=utf-8";
-      return json;
+      return this.jsonBytes.of(key, json);
     },
 
     /** Ready = the transporter is connected, every routed service is discovered and its store answers. */
@@ -343,6 +344,7 @@ const ApiService: ServiceSchema = {
     },
   },
   created(this: any) {
+    this.jsonBytes = new JsonBytes();
     const cfg = config();
     // moleculer-web reads the port when it starts listening, after every created().
     this.settings.port = cfg.port;
