@@ -180,7 +180,7 @@ export class Cluster {
     const lines = this.nodes.flatMap((n) =>
       n.output
         .split("\n")
-        .filter((l) => /ERROR|Error:|    at /.test(l))
+        .filter((l) => /ERROR|Error:|\s{4}at /.test(l))
         .map((l) => `${n.nodeID}: ${l}`),
     );
     return lines.slice(-max).join("\n");
