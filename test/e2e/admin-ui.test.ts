@@ -47,6 +47,9 @@ describeE2E("the admin app in headless Chromium against a cluster", () => {
     await page.waitForLoadState("networkidle");
   };
   const seriousViolations = async () => {
+    // A notification fading in or out (the last save's "Element created") reads as low contrast
+    // mid-transition: judge the page once it is gone (react-admin hides it after 4 s).
+    await page.locator(".MuiSnackbar-root").waitFor({ state: "detached", timeout: 15_000 });
     const result = await new AxeBuilder({ page }).analyze();
     return result.violations
       .filter((v) => v.impact === "serious" || v.impact === "critical")
