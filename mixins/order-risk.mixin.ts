@@ -43,7 +43,7 @@ const HISTORY = 20;
  * the scale anyway: log1p(100) ≈ 4.6, several standard deviations) and its paid history.
  */
 const LATEST = 100;
-/** What scoring reads of those orders (a projection: whole orders are large). */
+/** What scoring reads of those orders (MongoDB sends only these; NeDB copies whole orders). */
 const LATEST_FIELDS = {
   createdAt: 1,
   status: 1,

@@ -160,6 +160,9 @@ describe("outbound webhooks on the embedded default", () => {
     const log = await http("GET", `/api/webhooks/${id}/deliveries?pageSize=100`, undefined, adminToken);
     const failed = log.body.rows.filter((d: any) => d.status === "failed");
     expect(failed.length).toBeGreaterThanOrEqual(20);
+    // What the dispatcher reads (`pendingOf`) is only what is still to send, never a failed one.
+    const pendingInLog = log.body.rows.filter((d: any) => d.status === "pending").length;
+    expect(await service().countDocs({ pendingOf: id })).toBeLessThanOrEqual(pendingInLog);
     expect(failed[0]).toMatchObject({
       attempts: 8,
       lastStatusCode: 500,
