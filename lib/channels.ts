@@ -1,5 +1,6 @@
 /** Helpers around @moleculer/channels shared by the outbox relay and the Kafka bridge. */
 import type { ServiceBroker } from "moleculer";
+import { setTimeout as sleep } from "node:timers/promises";
 
 const ensured = new WeakMap<object, Set<string>>();
 
@@ -46,6 +47,24 @@ const NatsAdapter: new (opts: object) => any = require("@moleculer/channels/src/
  * handlers that run long call `working()` themselves (notifications).
  */
 export class JetStreamAdapter extends NatsAdapter {
+  /**
+   * Two nodes of one group starting together both find no durable and both create it; the
+   * second create is refused ("consumer name already in use", each node names its own deliver
+   * subject) and the node would fail to start. Asked again, the client finds the durable and
+   * joins its queue group.
+   */
+  async subscribe(chan: any): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await super.subscribe(chan);
+      } catch (err) {
+        if (!isConsumerNameTaken(err) || attempt >= 5) throw err;
+        this.stopChannelActiveMessages(chan.id); // the failed attempt began tracking the channel
+        await sleep(20 * attempt);
+      }
+    }
+  }
+
   createConsumerHandler(chan: unknown) {
     const handle = super.createConsumerHandler(chan);
     return (err: unknown, message: any) => {
@@ -58,3 +77,6 @@ export class JetStreamAdapter extends NatsAdapter {
     };
   }
 }
+
+/** JetStream's "consumer name already in use" (a durable created by another node just now). */
+export const isConsumerNameTaken = (err: any) => err?.api_error?.err_code === 10013;

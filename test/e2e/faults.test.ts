@@ -7,7 +7,7 @@
  * order's events on Kafka (duplicates only with the same eventId). The figures are printed.
  */
 import type { ServiceBroker } from "moleculer";
-import { observer } from "../support/broker";
+import { observer, waitForServices } from "../support/broker";
 import { Cluster, describeE2E, infraCtl, sleep, waitFor, type NodeProcess } from "../support/cluster";
 import { jsonClient, type Res } from "../support/http";
 import { TopicReader } from "../support/kafka";
@@ -97,13 +97,7 @@ describeE2E("faults during 500 keyed orders: kills, a Kafka outage and an SMTP o
       for (const n of [1, 2]) nodes[`${kind}${n}`] = await cluster.add(`${kind}${n}`, [kind]);
     await cluster.waitReady(90_000);
     obs = await observer(cluster);
-    const up = (name: string) =>
-      obs.registry.getServiceList({ onlyAvailable: true }).filter((s: any) => s.name === name).length;
-    await waitFor(
-      "two nodes of each of orders, notifications and kafka-bridge",
-      async () => ["orders", "notifications", "kafka-bridge"].every((s) => up(s) === 2),
-      60_000,
-    );
+    await waitForServices(obs, cluster, { orders: 2, notifications: 2, "kafka-bridge": 2 }, 60_000);
     mongo = await MongoClient.connect(cluster.env([]).MONGO_URI, { useUnifiedTopology: true } as any);
     db = mongo.db(cluster.namespace);
     mail = new Mailpit(cluster.infra.MAILPIT_URL);

@@ -1,6 +1,6 @@
 import type { ServiceBroker } from "moleculer";
 import { ALL_SERVICES } from "../../lib/config";
-import { callsServed, observer } from "../support/broker";
+import { callsServed, observer, waitForServices } from "../support/broker";
 import { Cluster, describeE2E, waitFor, type NodeProcess } from "../support/cluster";
 import { jsonClient } from "../support/http";
 import { TopicReader } from "../support/kafka";
@@ -79,13 +79,7 @@ describeE2E(
       );
       await cluster.waitReady(90_000);
       obs = await observer(cluster);
-      await waitFor(
-        "both orders nodes to be discovered",
-        async () =>
-          obs.registry.getServiceList({ onlyAvailable: true }).filter((s: any) => s.name === "orders")
-            .length === 2,
-        30_000,
-      );
+      await waitForServices(obs, cluster, { orders: 2 });
       mongo = await MongoClient.connect(cluster.env([]).MONGO_URI, { useUnifiedTopology: true } as any);
       db = mongo.db(cluster.namespace);
       mail = new Mailpit(cluster.infra.MAILPIT_URL);

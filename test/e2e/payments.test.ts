@@ -11,7 +11,7 @@
 import Stripe from "stripe";
 import type { ServiceBroker } from "moleculer";
 import { ALL_SERVICES } from "../../lib/config";
-import { callsServed, observer } from "../support/broker";
+import { callsServed, observer, waitForServices } from "../support/broker";
 import { Cluster, describeE2E, waitFor } from "../support/cluster";
 import { jsonClient } from "../support/http";
 import { TopicReader, type SeenRecord } from "../support/kafka";
@@ -123,13 +123,7 @@ describeE2E(
       );
       await cluster.waitReady(120_000);
       obs = await observer(cluster);
-      await waitFor(
-        "both payments nodes to be discovered",
-        async () =>
-          obs.registry.getServiceList({ onlyAvailable: true }).filter((s: any) => s.name === "payments")
-            .length === 2,
-        30_000,
-      );
+      await waitForServices(obs, cluster, { payments: 2 });
       reader = new TopicReader(cluster.infra.KAFKA_BROKERS);
       await reader.start(["order_paid", "order_payment_failed", "order_refunded", "return_requested"]);
       mail = new Mailpit(cluster.infra.MAILPIT_URL);

@@ -6,8 +6,8 @@
  */
 import type { ServiceBroker } from "moleculer";
 import { ALL_SERVICES } from "../../lib/config";
-import { callsServed, observer } from "../support/broker";
-import { Cluster, describeE2E, waitFor } from "../support/cluster";
+import { callsServed, observer, waitForServices } from "../support/broker";
+import { Cluster, describeE2E } from "../support/cluster";
 import { jsonClient } from "../support/http";
 
 const ADMIN = { email: "pricing-e2e@shop.test", password: "pricing-e2e-password" };
@@ -52,13 +52,7 @@ describeE2E("promotion usage limits on a cluster: two orders nodes over NATS and
     );
     await cluster.waitReady(90_000);
     obs = await observer(cluster);
-    await waitFor(
-      "both orders nodes to be discovered",
-      async () =>
-        obs.registry.getServiceList({ onlyAvailable: true }).filter((s: any) => s.name === "orders")
-          .length === 2,
-      30_000,
-    );
+    await waitForServices(obs, cluster, { orders: 2 });
     admin = (await http("POST", "/api/user/login", ADMIN)).body.accessToken;
     for (let i = 0; i < BUYERS + 1; i++) {
       const res = await http("POST", "/api/user/signup", {

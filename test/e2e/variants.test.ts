@@ -4,7 +4,7 @@
  */
 import type { ServiceBroker } from "moleculer";
 import { ALL_SERVICES } from "../../lib/config";
-import { observer } from "../support/broker";
+import { observer, waitForServices } from "../support/broker";
 import { Cluster, describeE2E, waitFor } from "../support/cluster";
 import { jsonClient } from "../support/http";
 
@@ -46,13 +46,7 @@ describeE2E("variants on a cluster: two orders nodes selling one variant of a pr
     );
     await cluster.waitReady(90_000);
     obs = await observer(cluster);
-    await waitFor(
-      "both orders nodes to be discovered",
-      async () =>
-        obs.registry.getServiceList({ onlyAvailable: true }).filter((s: any) => s.name === "orders")
-          .length === 2,
-      30_000,
-    );
+    await waitForServices(obs, cluster, { orders: 2 });
     mongo = await MongoClient.connect(cluster.env([]).MONGO_URI, { useUnifiedTopology: true } as any);
     db = mongo.db(cluster.namespace);
     const login = await http("POST", "/api/user/login", ADMIN);

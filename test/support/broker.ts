@@ -1,6 +1,6 @@
 /** A Moleculer node inside the test process that joins a cluster to look at it (metrics, registry). */
 import { ServiceBroker } from "moleculer";
-import type { Cluster } from "./cluster";
+import { waitFor, type Cluster } from "./cluster";
 
 export async function observer(cluster: Cluster): Promise<ServiceBroker> {
   const broker = new ServiceBroker({
@@ -13,6 +13,38 @@ export async function observer(cluster: Cluster): Promise<ServiceBroker> {
   });
   await broker.start();
   return broker;
+}
+
+/**
+ * Waits until the observer sees `count` available nodes of each service; on a timeout, says what
+ * it saw and which nodes exited, with their last lines (a node that failed to start says why).
+ */
+export async function waitForServices(
+  obs: ServiceBroker,
+  cluster: Cluster,
+  counts: Record<string, number>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const up = (name: string) =>
+    obs.registry.getServiceList({ onlyAvailable: true }).filter((s: any) => s.name === name).length;
+  const what = Object.entries(counts)
+    .map(([name, n]) => `${n} × ${name}`)
+    .join(", ");
+  await waitFor(
+    what,
+    async () => Object.entries(counts).every(([name, n]) => up(name) === n),
+    timeoutMs,
+  ).catch((err) => {
+    const seen = Object.keys(counts)
+      .map((name) => `${name}: ${up(name)}`)
+      .join(", ");
+    const exited = cluster.nodes
+      .filter((n) => !n.running)
+      .map(
+        (n) => `${n.nodeID} exited (${n.proc?.exitCode ?? n.proc?.signalCode}):\n${n.output.slice(-2000)}`,
+      );
+    throw new Error(`${err.message}; seen ${seen}\n${exited.join("\n") || "no node exited"}`);
+  });
 }
 
 /** How many times `action` ran on the node, from that node's own metrics. */
