@@ -66,6 +66,34 @@ export interface DbMethods {
   ): Promise<any[]>;
   /** The count of matching documents (moleculer-db's NeDB count copies every match to count it). */
   countDocs(query: Doc): Promise<number>;
+  /**
+   * The newest `limit` documents (by `createdAt`) whose `field` is `value` and whose top-level
+   * fields equal `where`'s, with only `fields` (dotted paths as MongoDB projects them). `field`
+   * must be indexed. On NeDB they are read in place from that index and only the fields are
+   * copied: its cursor deep-copies every whole match first, and matches each through its query
+   * engine, which on a bucket of some dozens of orders cost ~70 times as much. Read only: an
+   * object-valued field is the store's own object there.
+   */
+  newestOf(
+    field: string,
+    value: unknown,
+    opts: { where?: Record<string, unknown>; fields: string[]; limit: number },
+  ): Promise<Doc[]>;
+}
+
+/** `paths` of `doc` (dotted for nested fields), as a MongoDB projection returns them. */
+export function pickPaths(doc: Doc, paths: string[]): Doc {
+  const out: Doc = {};
+  for (const p of paths) {
+    const keys = p.split(".");
+    let from: any = doc;
+    for (const k of keys) from = from?.[k];
+    if (from === undefined) continue;
+    let to = out;
+    for (const k of keys.slice(0, -1)) to = to[k] ??= {};
+    to[keys[keys.length - 1]] = from;
+  }
+  return out;
 }
 
 /** The store of one collection, as the configuration at the service's creation says. */
@@ -141,6 +169,30 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
         return isMongo(this)
           ? this.adapter.collection.countDocuments(query)
           : this.adapter.db.countAsync(query);
+      },
+
+      async newestOf(
+        field: string,
+        value: unknown,
+        opts: { where?: Record<string, unknown>; fields: string[]; limit: number },
+      ): Promise<Doc[]> {
+        const where = opts.where ?? {};
+        if (isMongo(this)) {
+          const projection = Object.fromEntries(opts.fields.map((f) => [f, 1]));
+          return this.adapter.collection
+            .find({ ...where, [field]: value }, { projection })
+            .sort({ createdAt: -1 })
+            .limit(opts.limit)
+            .toArray();
+        }
+        const index = this.adapter.db.indexes[field];
+        if (!index) throw new Error(`newestOf: ${field} is not indexed`);
+        // Read only: these are the store's own documents (NeDB replaces, never mutates, on update).
+        const docs: Doc[] = index
+          .getMatching(value)
+          .filter((d: Doc) => Object.entries(where).every(([k, v]) => d[k] === v));
+        docs.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+        return docs.slice(0, opts.limit).map((d) => pickPaths(d, opts.fields));
       },
 
       async dbPing(): Promise<boolean> {

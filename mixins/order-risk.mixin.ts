@@ -43,16 +43,17 @@ const HISTORY = 20;
  * the scale anyway: log1p(100) ≈ 4.6, several standard deviations) and its paid history.
  */
 const LATEST = 100;
-/** What scoring reads of those orders (MongoDB sends only these; NeDB copies whole orders). */
-const LATEST_FIELDS = {
-  createdAt: 1,
-  status: 1,
-  reason: 1,
-  riskCard: 1,
-  total: 1,
-  currency: 1,
-  "shippingAddress.country": 1,
-} as const;
+/** What scoring reads of those orders. */
+const LATEST_FIELDS = [
+  "_id",
+  "createdAt",
+  "status",
+  "reason",
+  "riskCard",
+  "total",
+  "currency",
+  "shippingAddress.country",
+];
 /** Signup times of accounts (they never change), kept by each node; cleared when this full. */
 const ACCOUNTS_KEPT = 10_000;
 
@@ -130,21 +131,16 @@ export const OrderRiskMixin: ServiceSchema = {
       const recent = { createdAt: { $gte: since }, kind: "order", _id: { $ne: d._id } };
       const declined = { status: "payment_failed", reason: { $ne: "reservation_expired" } };
       const count = (query: object) => this.countDocs({ ...recent, ...query });
+      // A guest's "account" is its email.
+      const [field, value, where] = d.userId
+        ? ["userId", d.userId, { kind: "order" }]
+        : ["email", guestEmail(d), { kind: "order", userId: null }];
       // One read of the account's latest orders serves its last hour and its paid history.
-      const [latest, createdAt] = await Promise.all([
-        this.findFields(
-          // A guest's "account" is its email.
-          {
-            kind: "order",
-            _id: { $ne: d._id },
-            // Last: NeDB reads by the last indexed field of a query.
-            ...(d.userId ? { userId: d.userId } : { userId: null, email: guestEmail(d) }),
-          },
-          LATEST_FIELDS,
-          { sort: { createdAt: -1 }, limit: LATEST },
-        ) as Promise<OrderDoc[]>,
+      const [newest, createdAt] = await Promise.all([
+        this.newestOf(field, value, { where, fields: LATEST_FIELDS, limit: LATEST + 1 }) as Promise<OrderDoc[]>,
         d.userId ? this.accountCreatedAt(via, d.userId) : null,
       ]);
+      const latest = newest.filter((o) => o._id !== d._id);
       const mine = latest.filter((o) => o.createdAt >= since);
       const paid = latest.filter((o) => PAID.includes(o.status)).slice(0, HISTORY);
       // A card counted per account (cardIdentity) has no orders but the account's own.
