@@ -86,6 +86,8 @@ export interface OrderDoc extends Partial<OrderPricing> {
   risk?: Risk;
   /** Fingerprints of the card and client address the order came with (risk counts). */
   riskCard?: string;
+  /** riskCard again when other accounts may hold the card too (a real token): looked up by it. */
+  riskCardShared?: string;
   riskAddress?: string;
   /** An order on hold is cancelled after this (epoch ms): its reservation has run out by then. */
   heldUntil?: number;

@@ -91,6 +91,45 @@ export function addressFingerprint(address: string): string {
   return createHash("sha256").update(`addr:${address}`).digest("hex").slice(0, 24);
 }
 
+/** What scoring reads of one of the account's orders. */
+export interface AccountOrder {
+  _id: string;
+  createdAt: string;
+  status: string;
+  reason?: string;
+  riskCard?: string;
+  total: number;
+  currency: string;
+  shippingAddress: { country: string };
+}
+
+/**
+ * The account's orders since `since` and its newest `historyLength` orders of a `paid` status
+ * (newest first), in one pass over its orders given in any order, `exclude` (the order being
+ * scored) left out. Walked from the end: a store that appends keeps the newest there, and then
+ * the paid history fills at once and older orders cost one comparison each.
+ */
+export function accountHistory(
+  orders: readonly AccountOrder[],
+  opts: { exclude: string; since: string; paid: readonly string[]; historyLength: number },
+): { recent: AccountOrder[]; paid: AccountOrder[] } {
+  const recent: AccountOrder[] = [];
+  const paid: AccountOrder[] = [];
+  for (let i = orders.length - 1; i >= 0; i--) {
+    const o = orders[i];
+    if (o._id === opts.exclude) continue;
+    if (o.createdAt >= opts.since) recent.push(o);
+    if (!opts.paid.includes(o.status)) continue;
+    const full = paid.length >= opts.historyLength;
+    if (full && (!paid.length || o.createdAt <= paid[paid.length - 1].createdAt)) continue;
+    let at = paid.length;
+    while (at > 0 && paid[at - 1].createdAt < o.createdAt) at--;
+    paid.splice(at, 0, o);
+    if (paid.length > opts.historyLength) paid.pop();
+  }
+  return { recent, paid };
+}
+
 /** Whole days between two instants (account age). */
 export function daysBetween(fromIso: string, toMs: number): number {
   return Math.max(0, (toMs - Date.parse(fromIso)) / 86_400_000);

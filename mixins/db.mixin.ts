@@ -29,6 +29,8 @@ export interface IndexSpec {
 /** Indexes a host's other mixins need, by name (the outbox's), created beside the collection's own. */
 export interface DbIndexSettings extends ServiceSettingSchema {
   dbIndexes?: Record<string, IndexSpec>;
+  /** Indexes an earlier version created and this one no longer wants: dropped at start if there. */
+  dbRetiredIndexes?: IndexSpec[];
 }
 
 export interface DbMixinOptions {
@@ -67,33 +69,19 @@ export interface DbMethods {
   /** The count of matching documents (moleculer-db's NeDB count copies every match to count it). */
   countDocs(query: Doc): Promise<number>;
   /**
-   * The newest `limit` documents (by `createdAt`) whose `field` is `value` and whose top-level
-   * fields equal `where`'s, with only `fields` (dotted paths as MongoDB projects them). `field`
-   * must be indexed. On NeDB they are read in place from that index and only the fields are
-   * copied: its cursor deep-copies every whole match first, and matches each through its query
-   * engine, which on a bucket of some dozens of orders cost ~70 times as much. Read only: an
-   * object-valued field is the store's own object there.
+   * The latest `limit` documents whose `field` (indexed) is `value` and whose top-level fields
+   * equal `where`'s, in no set order. MongoDB: the newest by `createdAt`, with only `fields`.
+   * NeDB: the `limit` most recently written, whole and in place from its index (so the answer is
+   * read only; an index keeps a value's documents in write order, in creation order after a
+   * load). Its cursor deep-copies each match and runs it through its query engine, and sorting
+   * would touch every one of the value's documents: on a busy account that cost more than the
+   * rest of the risk step together.
    */
-  newestOf(
+  latestOf(
     field: string,
     value: unknown,
     opts: { where?: Record<string, unknown>; fields: string[]; limit: number },
-  ): Promise<Doc[]>;
-}
-
-/** `paths` of `doc` (dotted for nested fields), as a MongoDB projection returns them. */
-export function pickPaths(doc: Doc, paths: string[]): Doc {
-  const out: Doc = {};
-  for (const p of paths) {
-    const keys = p.split(".");
-    let from: any = doc;
-    for (const k of keys) from = from?.[k];
-    if (from === undefined) continue;
-    let to = out;
-    for (const k of keys.slice(0, -1)) to = to[k] ??= {};
-    to[keys[keys.length - 1]] = from;
-  }
-  return out;
+  ): Promise<readonly Doc[]>;
 }
 
 /** The store of one collection, as the configuration at the service's creation says. */
@@ -116,6 +104,22 @@ function byIdLast(filter: Doc): Doc {
   if (!("_id" in filter) || typeof filter._id === "object") return filter;
   const { _id, ...rest } = filter;
   return { ...rest, _id };
+}
+
+/** Drops the host's retired indexes (NeDB: the fields no wanted index still uses). */
+async function dropRetired(svc: any, wanted: IndexSpec[]): Promise<void> {
+  for (const idx of (svc.settings as DbIndexSettings).dbRetiredIndexes ?? []) {
+    if (svc.adapter instanceof MongoAdapter) {
+      const name = Object.entries(idx.fields)
+        .map(([k, v]) => `${k}_${v}`)
+        .join("_");
+      if (await svc.adapter.collection.indexExists(name)) await svc.adapter.collection.dropIndex(name);
+      continue;
+    }
+    const used = new Set(wanted.filter((w) => !w.mongoOnly).flatMap((w) => Object.keys(w.fields)));
+    for (const field of Object.keys(idx.fields))
+      if (!used.has(field) && svc.adapter.db.indexes[field]) await svc.adapter.db.removeIndexAsync(field);
+  }
 }
 
 export function DbMixin(opts: DbMixinOptions): ServiceSchema {
@@ -171,11 +175,11 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
           : this.adapter.db.countAsync(query);
       },
 
-      async newestOf(
+      async latestOf(
         field: string,
         value: unknown,
         opts: { where?: Record<string, unknown>; fields: string[]; limit: number },
-      ): Promise<Doc[]> {
+      ): Promise<readonly Doc[]> {
         const where = opts.where ?? {};
         if (isMongo(this)) {
           const projection = Object.fromEntries(opts.fields.map((f) => [f, 1]));
@@ -186,13 +190,16 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
             .toArray();
         }
         const index = this.adapter.db.indexes[field];
-        if (!index) throw new Error(`newestOf: ${field} is not indexed`);
-        // Read only: these are the store's own documents (NeDB replaces, never mutates, on update).
-        const docs: Doc[] = index
-          .getMatching(value)
-          .filter((d: Doc) => Object.entries(where).every(([k, v]) => d[k] === v));
-        docs.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
-        return docs.slice(0, opts.limit).map((d) => pickPaths(d, opts.fields));
+        if (!index) throw new Error(`latestOf: ${field} is not indexed`);
+        const keys = Object.keys(where);
+        const all: Doc[] = index.getMatching(value);
+        const docs: Doc[] = [];
+        for (let i = all.length - 1; i >= 0 && docs.length < opts.limit; i--) {
+          let match = true;
+          for (const k of keys) if (all[i][k] !== where[k]) match = false;
+          if (match) docs.push(all[i]);
+        }
+        return docs;
       },
 
       async dbPing(): Promise<boolean> {
@@ -222,6 +229,7 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
           }
         }
       }
+      await dropRetired(this, [...(opts.indexes ?? []), ...declared]);
       // The host's optional hook for work that needs the store, e.g. upgrading older documents.
       if (typeof this.dbReady === "function") await this.dbReady();
     },

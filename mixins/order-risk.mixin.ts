@@ -25,9 +25,11 @@ import {
 } from "../domain/risk";
 import {
   HOUR_MS,
+  accountHistory,
   addressFingerprint,
   cardFingerprint,
   daysBetween,
+  type AccountOrder,
   type RiskFacts,
 } from "../domain/risk-features";
 import type { DbIndexSettings } from "./db.mixin";
@@ -39,10 +41,10 @@ const PAID: OrderStatus[] = ["confirmed", "shipped", "delivered"];
 /** Earlier paid orders the amount and country history is taken from. */
 const HISTORY = 20;
 /**
- * The account's latest orders read per scoring: its last hour (counts above this many are off
- * the scale anyway: log1p(100) ≈ 4.6, several standard deviations) and its paid history.
+ * The account's latest orders read per scoring: its last hour and its paid history. Counts
+ * beyond this are off the model's scale (its training bursts reach 12 orders an hour).
  */
-const LATEST = 100;
+const LATEST = 50;
 /** What scoring reads of those orders. */
 const LATEST_FIELDS = [
   "_id",
@@ -91,7 +93,7 @@ export function countedAddress(address: string | undefined): string | undefined 
   return address;
 }
 
-const isDecline = (d: Pick<OrderDoc, "status" | "reason">) =>
+const isDecline = (d: { status: string; reason?: string }) =>
   d.status === "payment_failed" && d.reason !== "reservation_expired";
 
 const guestEmail = (d: OrderDoc) => (d as OrderDoc & { email?: string }).email ?? null;
@@ -102,16 +104,20 @@ export const OrderRiskMixin: ServiceSchema = {
   name: "",
   settings: {
     dbIndexes: {
-      riskCard: { fields: { riskCard: 1, createdAt: -1 }, sparse: true },
+      // Only a card other accounts may use too is looked up (riskCard, on every order, is not).
+      riskCardShared: { fields: { riskCardShared: 1, createdAt: -1 }, sparse: true },
       riskAddress: { fields: { riskAddress: 1, createdAt: -1 }, sparse: true },
       // A guest's orders, read by its email (user orders are read by userId).
       guestEmail: { fields: { email: 1, createdAt: -1 }, sparse: true },
     },
+    // Per account, riskCard's buckets grew with each account's orders, every write scanning one.
+    dbRetiredIndexes: [{ fields: { riskCard: 1, createdAt: -1 } }],
   } as DbIndexSettings,
 
   methods: {
     async scoreRisk(this: any, via: Via, d: OrderDoc): Promise<RiskOutcome> {
-      const card = cardFingerprint(cardIdentity(d.paymentToken, accountOf(d)));
+      const identity = cardIdentity(d.paymentToken, accountOf(d));
+      const card = cardFingerprint(identity);
       const meta = (via as Context<unknown, Meta>).meta;
       const counted = countedAddress(meta?.clientAddress);
       const address = counted === undefined ? undefined : addressFingerprint(counted);
@@ -120,6 +126,7 @@ export const OrderRiskMixin: ServiceSchema = {
       const set: Partial<OrderDoc> = {
         risk,
         riskCard: card,
+        ...(identity === d.paymentToken ? { riskCardShared: card } : {}),
         ...(address ? { riskAddress: address } : {}),
         ...(hold ? { heldUntil: Date.now() + this.reservationTtlMs } : {}),
       };
@@ -136,19 +143,24 @@ export const OrderRiskMixin: ServiceSchema = {
         ? ["userId", d.userId, { kind: "order" }]
         : ["email", guestEmail(d), { kind: "order", userId: null }];
       // One read of the account's latest orders serves its last hour and its paid history.
-      const [newest, createdAt] = await Promise.all([
-        this.newestOf(field, value, { where, fields: LATEST_FIELDS, limit: LATEST + 1 }) as Promise<OrderDoc[]>,
+      const [latest, createdAt] = await Promise.all([
+        this.latestOf(field, value, { where, fields: LATEST_FIELDS, limit: LATEST }) as Promise<
+          AccountOrder[]
+        >,
         d.userId ? this.accountCreatedAt(via, d.userId) : null,
       ]);
-      const latest = newest.filter((o) => o._id !== d._id);
-      const mine = latest.filter((o) => o.createdAt >= since);
-      const paid = latest.filter((o) => PAID.includes(o.status)).slice(0, HISTORY);
+      const { recent: mine, paid } = accountHistory(latest, {
+        exclude: d._id,
+        since,
+        paid: PAID,
+        historyLength: HISTORY,
+      });
       // A card counted per account (cardIdentity) has no orders but the account's own.
       const perAccount = cardIdentity(d.paymentToken, accountOf(d)) !== d.paymentToken;
       const ofCard = mine.filter((o) => o.riskCard === card);
       const [ordersByCard, declinesByCard, ordersByAddress, declinesByAddress] = await Promise.all([
-        perAccount ? ofCard.length : count({ riskCard: card }),
-        perAccount ? ofCard.filter(isDecline).length : count({ riskCard: card, ...declined }),
+        perAccount ? ofCard.length : count({ riskCardShared: card }),
+        perAccount ? ofCard.filter(isDecline).length : count({ riskCardShared: card, ...declined }),
         address ? count({ riskAddress: address }) : 0,
         address ? count({ riskAddress: address, ...declined }) : 0,
       ]);

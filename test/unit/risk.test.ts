@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import {
   FEATURES,
+  accountHistory,
   addressFingerprint,
   cardFingerprint,
   featureVector,
@@ -72,6 +73,47 @@ describe("risk features", () => {
     expect(cardFingerprint("tok_visa")).toBe(cardFingerprint("tok_visa"));
     expect(cardFingerprint("tok_visa")).not.toContain("tok_visa");
     expect(addressFingerprint("10.0.0.1")).not.toBe(cardFingerprint("10.0.0.1"));
+  });
+});
+
+describe("the account's history from its orders", () => {
+  const order = (id: string, minute: number, status = "confirmed") => ({
+    _id: id,
+    createdAt: new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString(),
+    status,
+    total: 100 * minute,
+    currency: "USD",
+    shippingAddress: { country: "US" },
+  });
+  const since = new Date(Date.UTC(2026, 0, 1, 0, 30)).toISOString();
+  const history = (orders: ReturnType<typeof order>[], historyLength = 3) =>
+    accountHistory(orders, { exclude: "self", since, paid: ["confirmed", "shipped"], historyLength });
+  const ids = (os: { _id: string }[]) => os.map((o) => o._id);
+
+  it.each([
+    ["oldest first", [1, 10, 20, 31, 40, 50]],
+    ["newest first", [50, 40, 31, 20, 10, 1]],
+    ["shuffled", [20, 50, 1, 40, 10, 31]],
+  ])("should take the last hour and the newest paid orders, newest first, from orders %s", (_, minutes) => {
+    const { recent, paid } = history(minutes.map((m) => order(`o${m}`, m)));
+    expect(ids(recent).sort()).toEqual(["o31", "o40", "o50"]);
+    expect(ids(paid)).toEqual(["o50", "o40", "o31"]);
+  });
+
+  it("should leave out the order being scored, and unpaid orders from the paid history only", () => {
+    const { recent, paid } = history([
+      order("o5", 5),
+      order("f45", 45, "payment_failed"),
+      order("self", 59),
+      order("o35", 35, "shipped"),
+    ]);
+    expect(ids(recent).sort()).toEqual(["f45", "o35"]);
+    expect(ids(paid)).toEqual(["o35", "o5"]);
+  });
+
+  it("should keep a paid history shorter than asked when there is less, and none when asked for none", () => {
+    expect(ids(history([order("a", 1), order("b", 2)]).paid)).toEqual(["b", "a"]);
+    expect(history([order("a", 1)], 0).paid).toEqual([]);
   });
 });
 
