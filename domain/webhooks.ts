@@ -145,6 +145,19 @@ export function afterAttempt(
 }
 
 /** After a delivery ended `failed`, with this many failed in a row: is the endpoint switched off? */
+/** Requests one endpoint starts with in flight, before it has answered anything. */
+export const FIRST_WINDOW = 4;
+
+/**
+ * How many requests an endpoint may have in flight after an attempt (at most `max`): one more
+ * after each 2xx, half after anything else. A receiver that keeps up is soon sent to at `max`
+ * at once, and one that hangs or fails soon holds a single slot, not `max` slots for a timeout
+ * each (the increase-slowly, back-off-fast rule of TCP's congestion window).
+ */
+export function nextWindow(window: number, delivered: boolean, max: number): number {
+  return delivered ? Math.min(max, window + 1) : Math.max(1, Math.floor(window / 2));
+}
+
 export const deactivates = (consecutiveFailures: number) => consecutiveFailures >= DEACTIVATE_AFTER_FAILURES;
 
 /**
@@ -155,7 +168,7 @@ export const deactivates = (consecutiveFailures: number) => consecutiveFailures 
  * earlier event is known to be recorded.
  */
 export function dueDeliveries(
-  pending: Pick<DeliveryDoc, "_id" | "key" | "at" | "nextAttemptAt" | "leaseUntil">[],
+  pending: readonly Pick<DeliveryDoc, "_id" | "key" | "at" | "nextAttemptAt" | "leaseUntil">[],
   now: number,
   watermark: number,
   limit: number,

@@ -281,8 +281,8 @@ export function loadConfig(env: Env = process.env) {
       timeoutMs: int(env, "WEBHOOK_TIMEOUT_MS", 10_000, 100, 120_000),
       /** The first retry's delay; each next one doubles (with jitter). */
       backoffMs: int(env, "WEBHOOK_BACKOFF_MS", 1000, 1, 600_000),
-      /** Requests in flight to one endpoint, per node. */
-      perEndpoint: int(env, "WEBHOOK_CONCURRENCY", 4, 1, 100),
+      /** Requests in flight to one endpoint, per node, at most (domain/webhooks.ts `nextWindow`). */
+      perEndpoint: int(env, "WEBHOOK_CONCURRENCY", 16, 1, 100),
       /** Requests in flight to all endpoints together, per node. */
       maxInFlight: int(env, "WEBHOOK_MAX_IN_FLIGHT", 64, 1, 10_000),
     },

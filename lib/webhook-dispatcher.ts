@@ -7,8 +7,9 @@
  * - only the oldest pending delivery of an (endpoint, aggregate) may go, and only once every
  *   earlier event is recorded (the watermark): an aggregate's events arrive in order, and a
  *   delivery waiting out a retry holds back only its own aggregate;
- * - requests in flight are bounded per endpoint and in total, and an endpoint with no free slot
- *   is not even read: a hanging endpoint holds its own slots for at most the timeout each, never
+ * - requests in flight are bounded per endpoint (a window that grows with each 2xx up to
+ *   `perEndpoint` and halves on anything else) and in total, and an endpoint with no free slot
+ *   is not even read: a hanging endpoint soon holds one slot, for at most the timeout, never
  *   another endpoint's, never the intake (the channel is acknowledged once the record exists);
  * - a 2xx is recorded as delivered whatever the fence (it is the truth); a lapsed owner's failure
  *   changes nothing.
@@ -19,6 +20,8 @@ import {
   deliveryHeaders,
   DEACTIVATION_REASON,
   dueDeliveries,
+  FIRST_WINDOW,
+  nextWindow,
   type DeliveryDoc,
   type EndpointDoc,
 } from "../domain/webhooks";
@@ -30,7 +33,10 @@ export const KIND_DELIVERY = "delivery";
 
 /** One collection holds both kinds (`kind`), as orders keep their idempotency keys. */
 export interface WebhookStore {
-  find(q: { query: object; sort?: string[]; limit?: number }): Promise<any[]>;
+  /** The active endpoints, oldest first. */
+  activeEndpoints(): Promise<readonly EndpointDoc[]>;
+  /** The endpoint's pending deliveries, oldest first (`at`, then `_id`), at most `limit`. */
+  pendingOf(endpointId: string, limit: number): Promise<readonly DeliveryDoc[]>;
   findById(id: string): Promise<any | null>;
   updateOneIf(filter: object, update: object): Promise<any | null>;
 }
@@ -61,6 +67,8 @@ const IDLE_ROUND_MS = 1000;
 
 export class WebhookDispatcher {
   private readonly inFlight = new Map<string, number>();
+  /** Requests each endpoint may have in flight now (nextWindow); FIRST_WINDOW until it answers. */
+  private readonly windows = new Map<string, number>();
   private total = 0;
   private readonly running = new Set<Promise<void>>();
   private timer?: NodeJS.Timeout;
@@ -133,10 +141,7 @@ export class WebhookDispatcher {
   /** One pass over the active endpoints; true when deliveries are left pending. */
   private async dispatch(): Promise<boolean> {
     const { store, perEndpoint, maxInFlight } = this.deps;
-    const endpoints: EndpointDoc[] = await store.find({
-      query: { kind: KIND_ENDPOINT, active: true },
-      sort: ["createdAt"],
-    });
+    const endpoints = await store.activeEndpoints();
     let pendingLeft = false;
     const n = endpoints.length;
     if (!n) return false;
@@ -147,16 +152,13 @@ export class WebhookDispatcher {
     this.turn = (this.turn + 1) % Math.max(1, n);
     for (let i = 0; i < n; i++) {
       const endpoint = endpoints[(this.turn + i) % n];
-      const free = Math.min(perEndpoint - (this.inFlight.get(endpoint._id) ?? 0), maxInFlight - this.total);
+      const window = Math.min(perEndpoint, this.windows.get(endpoint._id) ?? FIRST_WINDOW);
+      const free = Math.min(window - (this.inFlight.get(endpoint._id) ?? 0), maxInFlight - this.total);
       if (free <= 0) {
         pendingLeft = true;
         continue;
       }
-      const pending: DeliveryDoc[] = await store.find({
-        query: { pendingOf: endpoint._id },
-        sort: ["at", "_id"],
-        limit: WINDOW,
-      });
+      const pending = await store.pendingOf(endpoint._id, WINDOW);
       if (!pending.length) continue;
       pendingLeft = true;
       const now = Date.now();
@@ -201,6 +203,8 @@ export class WebhookDispatcher {
       ? await this.deps.post(check.url, check.target, d.body, deliveryHeaders(d, endpoint.secret))
       : { status: null, error: `refused: ${check.reason}`, ms: 0 };
     const outcome = afterAttempt(attempt, result.status, this.deps.backoffMs);
+    const window = this.windows.get(endpoint._id) ?? FIRST_WINDOW;
+    this.windows.set(endpoint._id, nextWindow(window, outcome.kind === "delivered", this.deps.perEndpoint));
     const last = { lastStatusCode: result.status, lastError: result.error };
     if (outcome.kind === "delivered") {
       await store.updateOneIf(

@@ -82,6 +82,18 @@ export interface DbMethods {
     value: unknown,
     opts: { where?: Record<string, unknown>; fields: string[]; limit: number },
   ): Promise<readonly Doc[]>;
+  /**
+   * The documents whose `field` (indexed) is `value` and whose top-level fields equal `where`'s,
+   * ordered by `sort`'s fields ascending, at most `limit`. NeDB answers its own documents, in
+   * place (read only): its cursor would match each through its query engine, sort them through
+   * its dotted-path comparisons and deep-copy each, which for a poll that runs many times a
+   * second cost more than the work it finds.
+   */
+  sortedOf<T = Doc>(
+    field: string,
+    value: unknown,
+    opts: { where?: Record<string, unknown>; sort: string[]; limit?: number },
+  ): Promise<readonly T[]>;
 }
 
 /** The store of one collection, as the configuration at the service's creation says. */
@@ -104,6 +116,18 @@ function byIdLast(filter: Doc): Doc {
   if (!("_id" in filter) || typeof filter._id === "object") return filter;
   const { _id, ...rest } = filter;
   return { ...rest, _id };
+}
+
+/** NeDB: the documents its index of `field` holds under `value`, the store's own (read only). */
+function inIndex(svc: any, field: string, value: unknown): readonly Doc[] {
+  const index = svc.adapter.db.indexes[field];
+  if (!index) throw new Error(`${field} is not indexed`);
+  return index.getMatching(value);
+}
+
+function matches(doc: Doc, where: Record<string, unknown>): boolean {
+  for (const k in where) if (doc[k] !== where[k]) return false;
+  return true;
 }
 
 /** Drops the host's retired indexes (NeDB: the fields no wanted index still uses). */
@@ -189,17 +213,32 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
             .limit(opts.limit)
             .toArray();
         }
-        const index = this.adapter.db.indexes[field];
-        if (!index) throw new Error(`latestOf: ${field} is not indexed`);
-        const keys = Object.keys(where);
-        const all: Doc[] = index.getMatching(value);
+        const all = inIndex(this, field, value);
         const docs: Doc[] = [];
-        for (let i = all.length - 1; i >= 0 && docs.length < opts.limit; i--) {
-          let match = true;
-          for (const k of keys) if (all[i][k] !== where[k]) match = false;
-          if (match) docs.push(all[i]);
-        }
+        for (let i = all.length - 1; i >= 0 && docs.length < opts.limit; i--)
+          if (matches(all[i], where)) docs.push(all[i]);
         return docs;
+      },
+
+      async sortedOf(
+        field: string,
+        value: unknown,
+        opts: { where?: Record<string, unknown>; sort: string[]; limit?: number },
+      ): Promise<readonly Doc[]> {
+        const where = opts.where ?? {};
+        if (isMongo(this)) {
+          let cursor = this.adapter.collection
+            .find({ ...where, [field]: value })
+            .sort(Object.fromEntries(opts.sort.map((k) => [k, 1])));
+          if (opts.limit) cursor = cursor.limit(opts.limit);
+          return cursor.toArray();
+        }
+        const docs = inIndex(this, field, value).filter((d) => matches(d, where));
+        docs.sort((a, b) => {
+          for (const k of opts.sort) if (a[k] !== b[k]) return a[k] < b[k] ? -1 : 1;
+          return 0;
+        });
+        return opts.limit && docs.length > opts.limit ? docs.slice(0, opts.limit) : docs;
       },
 
       async dbPing(): Promise<boolean> {

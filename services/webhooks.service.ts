@@ -247,7 +247,9 @@ const WebhooksService: ServiceSchema<ServiceSettingSchema, Methods, Vars> & { ch
     );
     this.dispatcher = new WebhookDispatcher({
       store: {
-        find: (q) => this.adapter.find(q),
+        activeEndpoints: () =>
+          this.sortedOf("active", true, { where: { kind: KIND_ENDPOINT }, sort: ["createdAt"] }),
+        pendingOf: (id, limit) => this.sortedOf("pendingOf", id, { sort: ["at", "_id"], limit }),
         findById: (id) => this.adapter.findById(id),
         updateOneIf: (f, u) => this.updateOneIf(f, u),
       },

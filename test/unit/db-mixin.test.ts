@@ -72,6 +72,22 @@ describe("DbMixin.latestOf on the embedded store", () => {
     expect(docs.find((d: any) => d._id === "a1")).toMatchObject({ total: 10 });
   });
 
+  it("should order by several fields and limit, reading the latest version of each document", async () => {
+    await svc.adapter.insertMany([
+      { _id: "q2", queue: "x", at: 2 },
+      { _id: "q1b", queue: "x", at: 1 },
+      { _id: "q1a", queue: "x", at: 1 },
+      { _id: "q0", queue: "y", at: 0 },
+    ]);
+    await svc.adapter.db.ensureIndexAsync({ fieldName: "queue" });
+    const order = async (limit?: number) =>
+      (await svc.sortedOf("queue", "x", { sort: ["at", "_id"], limit })).map((d: any) => d._id);
+    expect(await order()).toEqual(["q1a", "q1b", "q2"]);
+    expect(await order(2)).toEqual(["q1a", "q1b"]);
+    await svc.adapter.updateById("q1a", { $set: { at: 3 } });
+    expect(await order()).toEqual(["q1b", "q2", "q1a"]);
+  });
+
   it("should refuse a field the store has no index of", async () => {
     await expect(svc.latestOf("total", 1, { fields: ["_id"], limit: 1 })).rejects.toThrow(
       /total is not indexed/,
