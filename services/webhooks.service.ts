@@ -137,41 +137,40 @@ const WebhooksService: ServiceSchema<ServiceSettingSchema, Methods, Vars> & { ch
         if (!targets.length) return;
         const body = envelopeBody(evt);
         const now = Date.now();
-        const written = await Promise.all(
-          targets.map((e) => {
-            const doc: DeliveryDoc & { kind: string } = {
-              _id: deliveryId(e._id, evt.eventId),
-              kind: KIND_DELIVERY,
-              endpointId: e._id,
-              eventId: evt.eventId,
-              eventType: evt.type,
-              key: evt.key ?? evt.eventId,
-              at,
-              body,
-              status: "pending",
-              pendingOf: e._id,
-              attempts: 0,
-              lastStatusCode: null,
-              lastError: null,
-              nextAttemptAt: 0,
-              owner: null,
-              leaseUntil: 0,
-              fence: 0,
-              createdAt: now,
-              deliveredAt: null,
-            };
-            return this.shutdown.persist(
-              `delivery ${doc._id}`,
-              () =>
-                this.adapter
-                  .insert(doc)
-                  .catch((err: unknown) => (isDuplicateKey(err) ? null : Promise.reject(err))),
-              200,
-            );
-          }),
+        const docs = targets.map((e): DeliveryDoc & { kind: string } => ({
+          _id: deliveryId(e._id, evt.eventId),
+          kind: KIND_DELIVERY,
+          endpointId: e._id,
+          eventId: evt.eventId,
+          eventType: evt.type,
+          key: evt.key ?? evt.eventId,
+          at,
+          body,
+          status: "pending",
+          pendingOf: e._id,
+          attempts: 0,
+          lastStatusCode: null,
+          lastError: null,
+          nextAttemptAt: 0,
+          owner: null,
+          leaseUntil: 0,
+          fence: 0,
+          createdAt: now,
+          deliveredAt: null,
+        }));
+        // One write for all of them; a redelivered event (some already recorded) one at a time.
+        const insert = (d: object | object[]) =>
+          this.adapter[Array.isArray(d) ? "insertMany" : "insert"](d).then(
+            () => true,
+            (err: unknown) => (isDuplicateKey(err) ? false : Promise.reject(err)),
+          );
+        const written = await this.shutdown.persist(
+          `deliveries of ${evt.eventId}`,
+          async () => (await insert(docs)) || (await Promise.all(docs.map(insert)), true),
+          200,
         );
         // Not all recorded before the stop: the message comes back to whoever runs next.
-        if (written.some((w) => w === undefined)) return void raw?.nak?.();
+        if (written === undefined) return void raw?.nak?.();
         this.dispatcher.wake();
       } finally {
         if (arrived !== undefined) this.local.done(arrived);

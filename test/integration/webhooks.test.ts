@@ -135,6 +135,33 @@ describe("outbound webhooks on the embedded default", () => {
     });
   });
 
+  it("should record a redelivered event once per endpoint, and for an endpoint added since", async () => {
+    const [a, b, c] = [await receiver(), await receiver(), await receiver()];
+    const subscribe = async (r: WebhookReceiver) =>
+      expect(
+        (await http("POST", "/api/webhooks", { url: r.url, events: ["product.updated"] }, adminToken)).status,
+      ).toBe(201);
+    await subscribe(a);
+    await subscribe(b);
+    const evt = {
+      eventId: `redelivered-${Date.now()}`,
+      type: "product.updated",
+      version: 1,
+      // After the third endpoint's creation too: an endpoint gets only events from its creation on.
+      occurredAt: new Date(Date.now() + 60_000).toISOString(),
+      key: "p-redelivered",
+      data: { productId: "p-redelivered" },
+    };
+    await service().intake(evt);
+    await service().intake(evt); // the channel redelivers it: both records exist
+    await subscribe(c);
+    await service().intake(evt); // again, with one endpoint more: only its record is new
+    const sent = (r: WebhookReceiver) => r.requests.filter((x) => x.eventId === evt.eventId).length;
+    await waitFor("each receiver to get the event", async () => [a, b, c].every((r) => sent(r) > 0));
+    await new Promise((r) => setTimeout(r, 300));
+    expect([a, b, c].map(sent)).toEqual([1, 1, 1]);
+  });
+
   it("should switch an endpoint off after 20 deliveries in a row failed, say so, and email the admin", async () => {
     const dead = await receiver(() => 500);
     const created = await http(
