@@ -46,8 +46,12 @@ export interface DeliveryDoc {
   key: string;
   /** Where the event stands in the order events happened (µs; see the service). */
   at: number;
-  /** The exact bytes sent on every attempt. */
-  body: string;
+  /**
+   * The exact bytes sent on every attempt: in the event's own record (`eventBodyId`), written
+   * once for all its endpoints, not rewritten with each claim and outcome; inline only in
+   * records written before that.
+   */
+  body?: string;
   status: WebhookDeliveryStatus;
   /**
    * The endpoint id while pending, absent once delivered or failed: its sparse index holds only
@@ -68,6 +72,8 @@ export interface DeliveryDoc {
 
 export const newSecret = () => `whsec_${randomBytes(32).toString("hex")}`;
 export const deliveryId = (endpointId: string, eventId: string) => `${endpointId}:${eventId}`;
+/** The record that holds an event's body for all its deliveries. */
+export const eventBodyId = (eventId: string) => `event:${eventId}`;
 
 /** The 422 for an `events` list: known types (or `*`), at least one; duplicates dropped. */
 export function normalizeEvents(events: string[]): string[] {
@@ -109,7 +115,7 @@ export const verifyDelivery = (
 ): WebhookSignatureCheck => checkWebhookSignature(secret, body, header, now);
 
 export function deliveryHeaders(
-  d: Pick<DeliveryDoc, "eventId" | "eventType" | "body">,
+  d: Pick<DeliveryDoc, "eventId" | "eventType"> & { body: string },
   secret: string,
   t?: number,
 ): Record<string, string> {

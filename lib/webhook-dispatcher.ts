@@ -30,13 +30,17 @@ import type { SendResult } from "./webhook-sender";
 
 export const KIND_ENDPOINT = "endpoint";
 export const KIND_DELIVERY = "delivery";
+/** An event's body, shared by its deliveries. */
+export const KIND_EVENT = "event";
 
-/** One collection holds both kinds (`kind`), as orders keep their idempotency keys. */
+/** One collection holds the three kinds (`kind`), as orders keep their idempotency keys. */
 export interface WebhookStore {
   /** The active endpoints, oldest first. */
   activeEndpoints(): Promise<readonly EndpointDoc[]>;
   /** The endpoint's pending deliveries, oldest first (`at`, then `_id`), at most `limit`. */
   pendingOf(endpointId: string, limit: number): Promise<readonly DeliveryDoc[]>;
+  /** The body recorded for the event (eventBodyId), or null. */
+  bodyOf(eventId: string): Promise<string | null>;
   findById(id: string): Promise<any | null>;
   updateOneIf(filter: object, update: object): Promise<any | null>;
 }
@@ -199,9 +203,18 @@ export class WebhookDispatcher {
     );
     if (!claimed) return; // another node took it first
     const check = await this.deps.checkUrl(endpoint.url);
-    const result: SendResult = check.ok
-      ? await this.deps.post(check.url, check.target, d.body, deliveryHeaders(d, endpoint.secret))
-      : { status: null, error: `refused: ${check.reason}`, ms: 0 };
+    const body = d.body ?? (await store.bodyOf(d.eventId));
+    const result: SendResult =
+      body === null
+        ? { status: null, error: "the event's body is missing", ms: 0 }
+        : check.ok
+          ? await this.deps.post(
+              check.url,
+              check.target,
+              body,
+              deliveryHeaders({ ...d, body }, endpoint.secret),
+            )
+          : { status: null, error: `refused: ${check.reason}`, ms: 0 };
     const outcome = afterAttempt(attempt, result.status, this.deps.backoffMs);
     const window = this.windows.get(endpoint._id) ?? FIRST_WINDOW;
     this.windows.set(endpoint._id, nextWindow(window, outcome.kind === "delivered", this.deps.perEndpoint));

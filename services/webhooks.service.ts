@@ -15,13 +15,20 @@
 import { type Context, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
 import { WEBHOOK_EVENT_TYPES, WebhookMetrics, type EventEnvelope } from "../contracts";
 import { isDuplicateKey } from "../domain/catalog";
-import { deliveryId, envelopeBody, wants, type DeliveryDoc, type EndpointDoc } from "../domain/webhooks";
+import {
+  deliveryId,
+  envelopeBody,
+  eventBodyId,
+  wants,
+  type DeliveryDoc,
+  type EndpointDoc,
+} from "../domain/webhooks";
 import { streamName } from "../lib/channels";
 import { config } from "../lib/config";
 import { createMessaging, type Messaging } from "../lib/messaging";
 import { checkWebhookUrl, systemResolver } from "../lib/ssrf";
 import { StopAware } from "../lib/stop-aware";
-import { KIND_DELIVERY, KIND_ENDPOINT, WebhookDispatcher } from "../lib/webhook-dispatcher";
+import { KIND_DELIVERY, KIND_ENDPOINT, KIND_EVENT, WebhookDispatcher } from "../lib/webhook-dispatcher";
 import { postWebhook, WebhookConnections } from "../lib/webhook-sender";
 import { LocalWatermark, StreamWatermark } from "../lib/webhook-watermark";
 import { DbMixin, type DbMethods } from "../mixins/db.mixin";
@@ -145,7 +152,6 @@ const WebhooksService: ServiceSchema<ServiceSettingSchema, Methods, Vars> & { ch
           eventType: evt.type,
           key: evt.key ?? evt.eventId,
           at,
-          body,
           status: "pending",
           pendingOf: e._id,
           attempts: 0,
@@ -158,7 +164,9 @@ const WebhooksService: ServiceSchema<ServiceSettingSchema, Methods, Vars> & { ch
           createdAt: now,
           deliveredAt: null,
         }));
-        // One write for all of them; a redelivered event (some already recorded) one at a time.
+        // The body once, first (a delivery never exists without it), then the deliveries: one
+        // write for all; a redelivered event (some already recorded) one record at a time.
+        const records = [{ _id: eventBodyId(evt.eventId), kind: KIND_EVENT, body, createdAt: now }, ...docs];
         const insert = (d: object | object[]) =>
           this.adapter[Array.isArray(d) ? "insertMany" : "insert"](d).then(
             () => true,
@@ -166,7 +174,7 @@ const WebhooksService: ServiceSchema<ServiceSettingSchema, Methods, Vars> & { ch
           );
         const written = await this.shutdown.persist(
           `deliveries of ${evt.eventId}`,
-          async () => (await insert(docs)) || (await Promise.all(docs.map(insert)), true),
+          async () => (await insert(records)) || (await Promise.all(records.map(insert)), true),
           200,
         );
         // Not all recorded before the stop: the message comes back to whoever runs next.
@@ -249,6 +257,7 @@ const WebhooksService: ServiceSchema<ServiceSettingSchema, Methods, Vars> & { ch
         activeEndpoints: () =>
           this.sortedOf("active", true, { where: { kind: KIND_ENDPOINT }, sort: ["createdAt"] }),
         pendingOf: (id, limit) => this.sortedOf("pendingOf", id, { sort: ["at", "_id"], limit }),
+        bodyOf: async (eventId) => (await this.adapter.findById(eventBodyId(eventId)))?.body ?? null,
         findById: (id) => this.adapter.findById(id),
         updateOneIf: (f, u) => this.updateOneIf(f, u),
       },

@@ -25,6 +25,7 @@ function memoryStore(docs: Map<string, Doc>): WebhookStore {
         .filter((d) => d.pendingOf === id)
         .sort((a, b) => a.at - b.at)
         .slice(0, limit) as any,
+    bodyOf: async (eventId) => docs.get(`event:${eventId}`)?.body ?? null,
     findById: async (id) => docs.get(id) ?? null,
     updateOneIf: async (filter, update: Doc) => {
       const d = docs.get((filter as Doc)._id);
@@ -60,7 +61,6 @@ const delivery = (endpointId: string, i: number): DeliveryDoc & { kind: string }
   eventType: "order.placed",
   key: `order-${i}`,
   at: i,
-  body: "{}",
   status: "pending",
   pendingOf: endpointId,
   attempts: 0,
@@ -83,11 +83,15 @@ describe("the webhook dispatcher's window per endpoint", () => {
   it("should send a healthy receiver more than 4 at once and leave a hanging one a single slot", async () => {
     const docs = new Map<string, Doc>();
     for (const e of [endpoint("ok"), endpoint("hang")]) docs.set(e._id, e);
-    for (let i = 0; i < 200; i++) for (const e of ["ok", "hang"]) docs.set(`${e}:e${i}`, delivery(e, i));
+    for (let i = 0; i < 200; i++) {
+      docs.set(`event:e${i}`, { _id: `event:e${i}`, kind: "event", body: `{"n":${i}}` });
+      for (const e of ["ok", "hang"]) docs.set(`${e}:e${i}`, delivery(e, i));
+    }
     const inFlight = { ok: 0, hang: 0 };
     const most = { ok: 0, hang: 0, hangAfterTimeouts: 0 };
     let timedOut = 0;
     const hanging: (() => void)[] = [];
+    const bodies = new Set<string>();
     const dispatcher = new WebhookDispatcher({
       store: memoryStore(docs),
       owner: "node-1",
@@ -101,8 +105,9 @@ describe("the webhook dispatcher's window per endpoint", () => {
         url: new URL(url),
         target: { address: "192.0.2.1", family: 4 } as any,
       }),
-      post: (url) => {
+      post: (url, _target, body) => {
         const who = url.hostname.startsWith("ok") ? "ok" : "hang";
+        if (who === "ok") bodies.add(body);
         inFlight[who]++;
         most[who] = Math.max(most[who], inFlight[who]);
         if (who === "hang" && timedOut >= 4)
@@ -134,6 +139,9 @@ describe("the webhook dispatcher's window per endpoint", () => {
       await dispatcher.stop(100);
       for (const release of hanging) release();
     }
+    // Each body read from its event's own record.
+    expect(bodies.size).toBe(200);
+    expect(bodies.has('{"n":199}')).toBe(true);
     expect(most.ok).toBeGreaterThan(4);
     expect(most.ok).toBeLessThanOrEqual(16);
     expect(most.hang).toBe(4);
