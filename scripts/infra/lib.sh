@@ -90,7 +90,8 @@ pid_matches() {
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
   [[ -r /proc/$pid/cmdline ]] || return 0
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qE -- "$marker"
+  # not grep -q: exiting at the first match could SIGPIPE tr, failing the pipe under pipefail
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -E -- "$marker" >/dev/null
 }
 
 # read_pid NAME MARKER : print the pid from NAME's pid file if that process is alive
@@ -108,7 +109,7 @@ read_pid() {
 # it sets its process title) its working directory is inside $INFRA_STATE
 pid_is_ours() {
   local cwd
-  tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | grep -qxF "SHOP_INFRA_STATE=$INFRA_STATE" && return 0
+  tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | grep -xF "SHOP_INFRA_STATE=$INFRA_STATE" >/dev/null && return 0
   cwd=$(readlink "/proc/$1/cwd" 2>/dev/null) || return 1
   [[ "$cwd/" == "${INFRA_STATE%/}/"* ]]
 }
@@ -165,11 +166,13 @@ stop_pid() {
 # if the process dies, or after TIMEOUT_S, with the log's tail.
 wait_ready() {
   local name=$1 marker=$2 timeout=$3; shift 3
-  local deadline=$((SECONDS + timeout)) logf
+  local deadline=$((SECONDS + timeout)) logf pid
   logf=$(log_file "$name")
+  # The pid start_daemon just recorded: alive is enough (its command line changes while it execs,
+  # and it was started a moment ago, so the pid cannot have been reused).
+  pid=$(<"$(pid_file "$name")") || pid=
   while ! "$@"; do
-    # read twice: /proc/PID/cmdline can read empty for an instant while the process execs
-    if ! read_pid "$name" "$marker" >/dev/null && ! { sleep 0.2 && read_pid "$name" "$marker" >/dev/null; }; then
+    if ! kill -0 "$pid" 2>/dev/null || [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" == Z* ]]; then
       tail -n 25 "$logf" >&2 2>/dev/null || true
       die "$name exited during start-up; full log: $logf"
     fi
