@@ -72,6 +72,37 @@ export interface DeliveryDoc {
 
 export const newSecret = () => `whsec_${randomBytes(32).toString("hex")}`;
 export const deliveryId = (endpointId: string, eventId: string) => `${endpointId}:${eventId}`;
+/**
+ * The pending delivery of `evt` to an endpoint, as recorded when the event is taken in: due at
+ * once, unclaimed; `at` is the event's place in the order events happened (µs).
+ */
+export function newDelivery(
+  endpointId: string,
+  evt: Pick<EventEnvelope, "eventId" | "type" | "key">,
+  at: number,
+  now: number,
+): DeliveryDoc {
+  return {
+    _id: deliveryId(endpointId, evt.eventId),
+    endpointId,
+    eventId: evt.eventId,
+    eventType: evt.type,
+    key: evt.key ?? evt.eventId,
+    at,
+    status: "pending",
+    pendingOf: endpointId,
+    attempts: 0,
+    lastStatusCode: null,
+    lastError: null,
+    nextAttemptAt: 0,
+    owner: null,
+    leaseUntil: 0,
+    fence: 0,
+    createdAt: now,
+    deliveredAt: null,
+  };
+}
+
 /** The record that holds an event's body for all its deliveries. */
 export const eventBodyId = (eventId: string) => `event:${eventId}`;
 
@@ -150,7 +181,6 @@ export function afterAttempt(
   return { kind: "retry", inMs: retryDelayMs(attempt, baseMs, random) };
 }
 
-/** After a delivery ended `failed`, with this many failed in a row: is the endpoint switched off? */
 /** Requests one endpoint starts with in flight, before it has answered anything. */
 export const FIRST_WINDOW = 4;
 
@@ -164,6 +194,7 @@ export function nextWindow(window: number, delivered: boolean, max: number): num
   return delivered ? Math.min(max, window + 1) : Math.max(1, Math.floor(window / 2));
 }
 
+/** After a delivery ended `failed`, with this many failed in a row: is the endpoint switched off? */
 export const deactivates = (consecutiveFailures: number) => consecutiveFailures >= DEACTIVATE_AFTER_FAILURES;
 
 /**

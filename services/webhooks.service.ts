@@ -15,14 +15,7 @@
 import { type Context, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
 import { WEBHOOK_EVENT_TYPES, WebhookMetrics, type EventEnvelope } from "../contracts";
 import { isDuplicateKey } from "../domain/catalog";
-import {
-  deliveryId,
-  envelopeBody,
-  eventBodyId,
-  wants,
-  type DeliveryDoc,
-  type EndpointDoc,
-} from "../domain/webhooks";
+import { envelopeBody, eventBodyId, newDelivery, wants, type EndpointDoc } from "../domain/webhooks";
 import { streamName } from "../lib/channels";
 import { config } from "../lib/config";
 import { createMessaging, type Messaging } from "../lib/messaging";
@@ -144,26 +137,7 @@ const WebhooksService: ServiceSchema<ServiceSettingSchema, Methods, Vars> & { ch
         if (!targets.length) return;
         const body = envelopeBody(evt);
         const now = Date.now();
-        const docs = targets.map((e): DeliveryDoc & { kind: string } => ({
-          _id: deliveryId(e._id, evt.eventId),
-          kind: KIND_DELIVERY,
-          endpointId: e._id,
-          eventId: evt.eventId,
-          eventType: evt.type,
-          key: evt.key ?? evt.eventId,
-          at,
-          status: "pending",
-          pendingOf: e._id,
-          attempts: 0,
-          lastStatusCode: null,
-          lastError: null,
-          nextAttemptAt: 0,
-          owner: null,
-          leaseUntil: 0,
-          fence: 0,
-          createdAt: now,
-          deliveredAt: null,
-        }));
+        const docs = targets.map((e) => ({ ...newDelivery(e._id, evt, at, now), kind: KIND_DELIVERY }));
         // The body once, first (a delivery never exists without it), then the deliveries: one
         // write for all; a redelivered event (some already recorded) one record at a time.
         const records = [{ _id: eventBodyId(evt.eventId), kind: KIND_EVENT, body, createdAt: now }, ...docs];

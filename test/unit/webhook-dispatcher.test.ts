@@ -2,8 +2,7 @@
  * The dispatcher's per-endpoint window over an in-memory store: a receiver that keeps up is sent
  * more at once, one that hangs soon holds a single slot.
  */
-import type { DeliveryDoc, EndpointDoc } from "../../domain/webhooks";
-import { nextWindow } from "../../domain/webhooks";
+import { newDelivery, nextWindow, type EndpointDoc } from "../../domain/webhooks";
 import { WebhookDispatcher, type WebhookStore } from "../../lib/webhook-dispatcher";
 import type { SendResult } from "../../lib/webhook-sender";
 import { waitFor } from "../support/cluster";
@@ -53,25 +52,9 @@ const endpoint = (id: string): EndpointDoc & { kind: string } => ({
   updatedAt: 0,
 });
 
-const delivery = (endpointId: string, i: number): DeliveryDoc & { kind: string } => ({
-  _id: `${endpointId}:e${i}`,
+const delivery = (endpointId: string, i: number) => ({
+  ...newDelivery(endpointId, { eventId: `e${i}`, type: "order.placed", key: `order-${i}` }, i, 0),
   kind: "delivery",
-  endpointId,
-  eventId: `e${i}`,
-  eventType: "order.placed",
-  key: `order-${i}`,
-  at: i,
-  status: "pending",
-  pendingOf: endpointId,
-  attempts: 0,
-  lastStatusCode: null,
-  lastError: null,
-  nextAttemptAt: 0,
-  owner: null,
-  leaseUntil: 0,
-  fence: 0,
-  createdAt: 0,
-  deliveredAt: null,
 });
 
 describe("the webhook dispatcher's window per endpoint", () => {
