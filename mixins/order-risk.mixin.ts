@@ -68,7 +68,12 @@ export interface RiskVars {
 
 export interface RiskMethods {
   scoreRisk(via: Via, d: OrderDoc): Promise<RiskOutcome>;
-  riskFacts(via: Via, d: OrderDoc, card: string, address: string | undefined): Promise<RiskFacts>;
+  /** `card` and `address` are fingerprints; `shared`: other accounts may hold the card too. */
+  riskFacts(
+    via: Via,
+    d: OrderDoc,
+    seen: { card: string; shared: boolean; address?: string },
+  ): Promise<RiskFacts>;
   /** When the account signed up (ISO), asked of users once per account and node; null if unknown. */
   accountCreatedAt(via: Via, userId: string): Promise<string | null>;
   /** The order as `user` may see it: with its risk for an admin. */
@@ -117,23 +122,30 @@ export const OrderRiskMixin: ServiceSchema = {
   methods: {
     async scoreRisk(this: any, via: Via, d: OrderDoc): Promise<RiskOutcome> {
       const identity = cardIdentity(d.paymentToken, accountOf(d));
+      // A card other accounts may hold too; the simulated provider's test tokens count per account.
+      const shared = identity === d.paymentToken;
       const card = cardFingerprint(identity);
       const meta = (via as Context<unknown, Meta>).meta;
       const counted = countedAddress(meta?.clientAddress);
       const address = counted === undefined ? undefined : addressFingerprint(counted);
-      const risk = assess(this.riskModel, await this.riskFacts(via, d, card, address));
+      const risk = assess(this.riskModel, await this.riskFacts(via, d, { card, shared, address }));
       const hold = this.riskHoldLevel !== undefined && atLeast(risk.level, this.riskHoldLevel);
       const set: Partial<OrderDoc> = {
         risk,
         riskCard: card,
-        ...(identity === d.paymentToken ? { riskCardShared: card } : {}),
+        ...(shared ? { riskCardShared: card } : {}),
         ...(address ? { riskAddress: address } : {}),
         ...(hold ? { heldUntil: Date.now() + this.reservationTtlMs } : {}),
       };
       return { risk, hold, set };
     },
 
-    async riskFacts(this: any, via: Via, d: OrderDoc, card: string, address: string | undefined) {
+    async riskFacts(
+      this: any,
+      via: Via,
+      d: OrderDoc,
+      { card, shared, address }: { card: string; shared: boolean; address?: string },
+    ) {
       const since = new Date(Date.now() - HOUR_MS).toISOString();
       const recent = { createdAt: { $gte: since }, kind: "order", _id: { $ne: d._id } };
       const declined = { status: "payment_failed", reason: { $ne: "reservation_expired" } };
@@ -155,12 +167,11 @@ export const OrderRiskMixin: ServiceSchema = {
         paid: PAID,
         historyLength: HISTORY,
       });
-      // A card counted per account (cardIdentity) has no orders but the account's own.
-      const perAccount = cardIdentity(d.paymentToken, accountOf(d)) !== d.paymentToken;
+      // A card counted per account (not shared) has no orders but the account's own.
       const ofCard = mine.filter((o) => o.riskCard === card);
       const [ordersByCard, declinesByCard, ordersByAddress, declinesByAddress] = await Promise.all([
-        perAccount ? ofCard.length : count({ riskCardShared: card }),
-        perAccount ? ofCard.filter(isDecline).length : count({ riskCardShared: card, ...declined }),
+        shared ? count({ riskCardShared: card }) : ofCard.length,
+        shared ? count({ riskCardShared: card, ...declined }) : ofCard.filter(isDecline).length,
         address ? count({ riskAddress: address }) : 0,
         address ? count({ riskAddress: address, ...declined }) : 0,
       ]);
