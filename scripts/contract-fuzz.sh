@@ -3,7 +3,8 @@
 # (a new account) and as the admin; exits non-zero with Schemathesis' report if either run finds
 # anything.
 #   ADMIN_EMAIL=... ADMIN_PASSWORD=... scripts/contract-fuzz.sh [http://127.0.0.1:3000]
-# FUZZ_EXAMPLES (100) examples per operation, FUZZ_WORKERS (1), FUZZ_TIMEOUT (300 s) per run.
+# FUZZ_EXAMPLES (100) examples per operation, FUZZ_WORKERS (1), FUZZ_TIMEOUT (300 s) per run;
+# FUZZ_SEED replays the seed a report printed (each run explores anew without it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,7 +45,7 @@ for role in customer admin; do
   timeout --kill-after=10 "$TIMEOUT" "$ST" --config-file scripts/contract-fuzz.toml run "$BASE/api/openapi.json" \
     --url "$BASE" -H "Authorization: Bearer ${!role}" \
     --checks all --exclude-checks unsupported_method \
-    --max-examples "$EXAMPLES" --workers "$WORKERS" --no-color || rc=$?
+    --max-examples "$EXAMPLES" --workers "$WORKERS" ${FUZZ_SEED:+--seed "$FUZZ_SEED"} --no-color || rc=$?
   echo "== $role: exit $rc in $((SECONDS - start)) s"
   if ((rc == 124)); then
     failed+=("$role (timed out after ${TIMEOUT} s)")
