@@ -21,6 +21,9 @@
  *   R  embedded, spread, every order risk-scored (as shipped) vs a node whose risk step is
  *      stubbed out (bench/no-risk-preload.ts), both up for the whole phase, rounds alternating
  *      (ABBA), BENCH_R_USERS (64) customers; CPU per order with / without (target <= 1.05).
+ *      BENCH_R_SAME=1 scores on both nodes (an A/A run: the bench's own spread between its two
+ *      nodes); BENCH_R_ON_OPTIONS sets the scored node's NODE_OPTIONS (e.g. a --require of
+ *      bench/nedb-own-deletes-preload.js: with BENCH_R_SAME, NeDB's own bucket removal vs ours).
  * After each phase: orders counted by the API (admin) against units sold in the catalogue.
  *
  * Every node is a real `dist/bin/node.js` process on the embedded default store (NeDB files):
@@ -524,11 +527,18 @@ async function riskRounds(seeded: string) {
     });
     return { child, base: `http://127.0.0.1:${port}` };
   };
-  const scored = await node("risk-on", {});
+  const onOptions = process.env.BENCH_R_ON_OPTIONS;
+  const scored = await node("risk-on", onOptions ? { NODE_OPTIONS: `--no-deprecation ${onOptions}` } : {});
   const preload = path.join(__dirname, "no-risk-preload.js");
-  const unscored = await node("risk-off", {
-    NODE_OPTIONS: `--no-deprecation --require ${preload} ${process.env.BENCH_NODE_OPTIONS ?? ""}`.trim(),
-  });
+  const unscored = await node(
+    "risk-off",
+    process.env.BENCH_R_SAME
+      ? {}
+      : {
+          NODE_OPTIONS:
+            `--no-deprecation --require ${preload} ${process.env.BENCH_NODE_OPTIONS ?? ""}`.trim(),
+        },
+  );
   const withRows: Row[] = [];
   const withoutRows: Row[] = [];
   try {

@@ -12,11 +12,12 @@ import DbService from "moleculer-db";
 import MongoAdapter from "moleculer-db-adapter-mongo";
 import { config } from "../lib/config";
 import { keepDatafileOpen } from "../lib/nedb-datafile";
+import { fastBucketDeletes } from "../lib/nedb-index";
 
 export interface IndexSpec {
   fields: Record<string, 1 | -1>;
   unique?: boolean;
-  /** Documents without the field are left out of the index (NeDB `sparse`, Mongo `sparse`). */
+  /** Documents without the field are left out of the index (on NeDB every non-unique index is). */
   sparse?: boolean;
   /**
    * Not created on NeDB, which indexes each field alone and on every write scans the bucket of
@@ -105,6 +106,7 @@ function adapterFor(collection: string): unknown {
       serverSelectionTimeoutMS: 5000,
     } as any);
   fs.mkdirSync(cfg.dataDir, { recursive: true });
+  fastBucketDeletes();
   return new DbService.MemoryAdapter({ filename: path.join(cfg.dataDir, `${collection}.db`) } as any);
 }
 
@@ -131,6 +133,31 @@ function matches(doc: Doc, where: Record<string, unknown>): boolean {
 }
 
 /** Drops the host's retired indexes (NeDB: the fields no wanted index still uses). */
+/**
+ * NeDB indexes one field each (compound indexes only speed up Mongo), and each field sparse unless
+ * it is unique: NeDB answers a query through an index only for a value the document has, so
+ * documents without the field were never found through it, yet a non-sparse index kept them all
+ * in one bucket (the undefined one) that each of their writes scanned: every stock record sat in
+ * the reservation `state` bucket. An index stored with other options is built again.
+ */
+async function ensureNedbIndexes(db: any, specs: IndexSpec[]): Promise<void> {
+  const wanted = new Map<string, { unique: boolean; sparse: boolean }>();
+  for (const idx of specs.filter((i) => !i.mongoOnly)) {
+    const fields = Object.keys(idx.fields);
+    for (const fieldName of fields) {
+      const unique = Boolean(idx.unique) && fields.length === 1;
+      const was = wanted.get(fieldName);
+      if (was?.unique) continue;
+      wanted.set(fieldName, { unique, sparse: unique ? Boolean(idx.sparse) : true });
+    }
+  }
+  for (const [fieldName, { unique, sparse }] of wanted) {
+    const kept = db.indexes[fieldName];
+    if (kept && (kept.unique !== unique || kept.sparse !== sparse)) await db.removeIndexAsync(fieldName);
+    await db.ensureIndexAsync({ fieldName, unique, sparse });
+  }
+}
+
 async function dropRetired(svc: any, wanted: IndexSpec[]): Promise<void> {
   for (const idx of (svc.settings as DbIndexSettings).dbRetiredIndexes ?? []) {
     if (svc.adapter instanceof MongoAdapter) {
@@ -251,24 +278,15 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
       if (!isMongo(this)) this.closeDatafile = keepDatafileOpen(this.adapter.db);
       // Besides the collection's own, the indexes the host's other mixins declare (the outbox's).
       const declared = Object.values((this.settings as DbIndexSettings).dbIndexes ?? {});
-      for (const idx of [...(opts.indexes ?? []), ...declared]) {
-        if (isMongo(this)) {
+      const indexes = [...(opts.indexes ?? []), ...declared];
+      if (!isMongo(this)) await ensureNedbIndexes(this.adapter.db, indexes);
+      else
+        for (const idx of indexes)
           await this.adapter.collection.createIndex(idx.fields, {
             unique: Boolean(idx.unique),
             sparse: Boolean(idx.sparse),
           });
-        } else if (!idx.mongoOnly) {
-          // NeDB indexes one field each; compound indexes only speed up Mongo.
-          for (const fieldName of Object.keys(idx.fields)) {
-            await this.adapter.db.ensureIndex({
-              fieldName,
-              unique: Boolean(idx.unique) && Object.keys(idx.fields).length === 1,
-              sparse: Boolean(idx.sparse),
-            });
-          }
-        }
-      }
-      await dropRetired(this, [...(opts.indexes ?? []), ...declared]);
+      await dropRetired(this, indexes);
       // The host's optional hook for work that needs the store, e.g. upgrading older documents.
       if (typeof this.dbReady === "function") await this.dbReady();
     },

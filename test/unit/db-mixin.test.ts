@@ -123,3 +123,72 @@ describe("DbMixin's retired indexes on the embedded store", () => {
     await after.broker.stop();
   });
 });
+
+describe("DbMixin's indexes on the embedded store: sparse unless unique", () => {
+  const start = async (collection: string) => {
+    const broker = new ServiceBroker({ logger: false });
+    const svc = broker.createService({
+      name: "things",
+      mixins: [
+        DbMixin({
+          collection,
+          indexes: [{ fields: { state: 1, expiresAtMs: 1 } }, { fields: { sku: 1 }, unique: true }],
+        }),
+      ],
+    } as any) as any;
+    await broker.start();
+    return { broker, svc };
+  };
+
+  it("should keep documents without the field out of the index, and find the others through it", async () => {
+    const { broker, svc } = await start(`sparse-a-${Date.now()}`);
+    await svc.adapter.insertMany([
+      ...Array.from({ length: 50 }, (_, i) => ({ _id: `s${i}`, kind: "stock", sku: `S${i}` })),
+      { _id: "r1", kind: "reservation", sku: "R1", state: "pending", expiresAtMs: 10 },
+      { _id: "r2", kind: "reservation", sku: "R2", state: "committed", expiresAtMs: 20 },
+    ]);
+    const { indexes } = svc.adapter.db;
+    // The 50 stock records, which have no state, are in no bucket of it.
+    expect(
+      indexes.state
+        .getAll()
+        .map((d: any) => d._id)
+        .sort(),
+    ).toEqual(["r1", "r2"]);
+    expect(indexes.expiresAtMs.getAll()).toHaveLength(2);
+    expect(indexes.sku.sparse).toBe(false);
+    expect(
+      (await svc.adapter.find({ query: { state: { $in: ["pending"] }, expiresAtMs: { $lt: 15 } } })).map(
+        (d: any) => d._id,
+      ),
+    ).toEqual(["r1"]);
+    await expect(svc.adapter.insert({ _id: "dup", sku: "S1" })).rejects.toMatchObject({
+      errorType: "uniqueViolated",
+    });
+    await broker.stop();
+  });
+
+  it("should build again an index an earlier version stored as not sparse", async () => {
+    const collection = `sparse-b-${Date.now()}`;
+    const first = await start(collection);
+    await first.svc.adapter.insert({ _id: "s1", kind: "stock", sku: "S1" });
+    await first.svc.adapter.insert({
+      _id: "r1",
+      kind: "reservation",
+      sku: "R1",
+      state: "pending",
+      expiresAtMs: 10,
+    });
+    // As an earlier version left it: the field indexed with every document, those without it too.
+    await first.svc.adapter.db.removeIndexAsync("state");
+    await first.svc.adapter.db.ensureIndexAsync({ fieldName: "state", sparse: false });
+    expect(first.svc.adapter.db.indexes.state.getAll()).toHaveLength(2);
+    await first.broker.stop();
+
+    const again = await start(collection);
+    expect(again.svc.adapter.db.indexes.state.sparse).toBe(true);
+    expect(again.svc.adapter.db.indexes.state.getAll().map((d: any) => d._id)).toEqual(["r1"]);
+    expect(await again.svc.adapter.count({ query: { state: "pending" } })).toBe(1);
+    await again.broker.stop();
+  });
+});
