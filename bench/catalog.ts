@@ -254,8 +254,16 @@ function print(row: Row) {
 async function http(name: string, opts: Record<string, unknown>): Promise<Row> {
   await autocannon({ ...opts, duration: 1 });
   const cpu0 = nodesCpu();
+  const each0 = children.filter(alive).map((c) => cpuUs(c.pid!));
   const r = await autocannon({ ...opts, duration: HTTP_SECONDS });
   const cpu = nodesCpu() - cpu0;
+  if (process.env.BENCH_VERBOSE)
+    console.log(
+      `    CPU µs/req by node: ${children
+        .filter(alive)
+        .map((c, k) => `${c.pid} ${((cpuUs(c.pid!) - each0[k]) / r.requests.total).toFixed(0)}`)
+        .join(", ")}`,
+    );
   const row = {
     name,
     rps: r.requests.total / HTTP_SECONDS,
