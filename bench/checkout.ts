@@ -57,7 +57,7 @@ import {
   tmpDir,
 } from "./support";
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+export const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /**
  * K compares two variants whose difference (~5-10 %) is no bigger than what orders/s drifts by
@@ -72,12 +72,12 @@ const KAFKA = process.env.BENCH_KAFKA_BROKERS ?? "127.0.0.1:9092";
 /** BENCH_BRIDGE_NICE=19 runs the bridge at low CPU priority: it catches up when checkout idles. */
 const BRIDGE_NICE = Number(process.env.BENCH_BRIDGE_NICE ?? 0);
 const SPREAD = 1000;
-const STOCK = 10_000_000;
+export const STOCK = 10_000_000;
 const DEADLINE_MS = 360_000;
-const ADMIN = { email: "bench-admin@shop.test", password: "bench-admin-password" };
+export const ADMIN = { email: "bench-admin@shop.test", password: "bench-admin-password" };
 const ADDRESS = { name: "Bench", line1: "1 Loop St", city: "Localhost", postalCode: "127", country: "US" };
 const NODE_JS = path.join(__dirname, "..", "bin", "node.js");
-const CHECKOUT = [
+export const CHECKOUT = [
   "api",
   "users",
   "tokens",
@@ -145,7 +145,12 @@ async function seed() {
 // ---------------------------------------------------------------- processes
 
 /** A real node (dist/bin/node.js) running `services`. */
-function startNode(name: string, services: string[], env: Record<string, string>, nice = 0): ChildProcess {
+export function startNode(
+  name: string,
+  services: string[],
+  env: Record<string, string>,
+  nice = 0,
+): ChildProcess {
   // BENCH_PROFILE=<node names, comma-separated>: each writes a V8 CPU profile into the current directory as it stops.
   const profiled = (process.env.BENCH_PROFILE ?? "").split(",").includes(name);
   const node = [...(profiled ? ["--cpu-prof", `--cpu-prof-name=${name}.cpuprofile`] : []), NODE_JS];
@@ -176,7 +181,7 @@ function startNode(name: string, services: string[], env: Record<string, string>
 }
 
 /** Ready but for routed services the bench leaves out on purpose (notifications: not checkout). */
-async function waitReady(base: string, timeoutMs = 60_000) {
+export async function waitReady(base: string, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const res = await fetch(`${base}/health/ready`).catch(() => null);
@@ -194,7 +199,7 @@ const perNode = () => new Map(children.filter(alive).map((c) => [c.pid!, cpuUs(c
 
 // ---------------------------------------------------------------- load
 
-async function api(base: string, method: string, url: string, body?: unknown, token?: string) {
+export async function api(base: string, method: string, url: string, body?: unknown, token?: string) {
   const res = await fetch(base + url, {
     method,
     headers: {
@@ -206,7 +211,7 @@ async function api(base: string, method: string, url: string, body?: unknown, to
   return { status: res.status, body: (await res.json().catch(() => null)) as any };
 }
 
-async function signUsers(base: string, n: number): Promise<string[]> {
+export async function signUsers(base: string, n: number): Promise<string[]> {
   const tokens: string[] = [];
   for (let i = 0; i < n; i++) {
     const res = await api(base, "POST", "/api/user/signup", {
@@ -220,7 +225,7 @@ async function signUsers(base: string, n: number): Promise<string[]> {
   return tokens;
 }
 
-interface Row {
+export interface Row {
   name: string;
   rps: number;
   p50: number;
@@ -238,12 +243,16 @@ function print(row: Row) {
   );
 }
 
+const line = (picked: string | Record<string, string>) =>
+  typeof picked === "string" ? { productId: picked } : picked;
+
 /** Closed loop: each client places its next order as soon as the previous one answered. */
-async function load(
+export async function load(
   name: string,
   base: string,
   tokens: string[],
-  pick: () => string,
+  /** A product id, or a whole line (`{productId, variantId}`). */
+  pick: () => string | Record<string, string>,
   seconds: number,
   extra: Record<string, unknown> = {},
 ) {
@@ -258,7 +267,7 @@ async function load(
     while (performance.now() < end) {
       const t0 = performance.now();
       const body = {
-        items: [{ productId: pick(), quantity: 1 }],
+        items: [{ ...line(pick()), quantity: 1 }],
         payment: { method: "card", token: "tok_visa" },
         shippingAddress: ADDRESS,
         ...extra,
@@ -296,24 +305,33 @@ async function load(
   return row;
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 const hot = () => HOT;
-const spread = () => productId(Math.floor(Math.random() * SPREAD));
+export const spread = () => productId(Math.floor(Math.random() * SPREAD));
 
-/** Orders counted by the API against units gone from the catalogue: nothing lost or doubled. */
-async function consistency(label: string, base: string) {
-  const admin = (await api(base, "POST", "/api/user/login", ADMIN)).body.accessToken;
-  const orders = (await api(base, "GET", "/api/orders?pageSize=1", undefined, admin)).body.total;
+/** Units gone from a category's products, each of which started with `start` available. */
+export async function unitsSold(base: string, category: string, start: number): Promise<number> {
   let sold = 0;
   for (let page = 1; ; page++) {
-    const res = await api(base, "GET", `/api/products?category=bench&pageSize=100&page=${page}`);
-    for (const p of res.body.rows) sold += STOCK - p.available;
+    const res = await api(base, "GET", `/api/products?category=${category}&pageSize=100&page=${page}`);
+    for (const p of res.body.rows) sold += start - p.available;
     if (page >= res.body.totalPages) break;
   }
+  return sold;
+}
+
+/**
+ * Orders counted by the API against units gone from the catalogue (and `more()` from elsewhere):
+ * nothing lost or doubled.
+ */
+export async function consistency(label: string, base: string, more: () => Promise<number> = async () => 0) {
+  const admin = (await api(base, "POST", "/api/user/login", ADMIN)).body.accessToken;
+  const orders = (await api(base, "GET", "/api/orders?pageSize=1", undefined, admin)).body.total;
+  const sold = (await unitsSold(base, "bench", STOCK)) + (await more());
   console.log(
     `  ${label}: ${orders} orders placed, ${sold} units sold: ${orders === sold ? "consistent" : "MISMATCH"}`,
   );
@@ -569,11 +587,8 @@ async function riskRounds(seeded: string) {
   return { cpu: median(pairs.map((p) => p.cpu)), rps: median(pairs.map((p) => p.rps)) };
 }
 
-async function run() {
-  console.log(
-    `checkout bench: node ${process.version}, ${os.cpus().length} cpu(s), NeDB, ${CONCURRENCY} clients, ` +
-      `${SECONDS} s rounds x ${ROUNDS} (K: ${K_ROUNDS}), 1 hot + ${SPREAD} products\n`,
-  );
+/** The catalogue and its stock, seeded by a child of this file into a fresh DATA_DIR. */
+export async function seedCatalog(): Promise<string> {
   const seeded = tmpDir("bench-co-seed-");
   await new Promise<void>((resolve, reject) => {
     const child = spawn(process.execPath, [__filename, "seed"], {
@@ -584,6 +599,15 @@ async function run() {
     child.once("message", () => resolve());
     child.once("exit", (code) => (code ? reject(new Error(`seed exited with ${code}`)) : resolve()));
   });
+  return seeded;
+}
+
+async function run() {
+  console.log(
+    `checkout bench: node ${process.version}, ${os.cpus().length} cpu(s), NeDB, ${CONCURRENCY} clients, ` +
+      `${SECONDS} s rounds x ${ROUNDS} (K: ${K_ROUNDS}), 1 hot + ${SPREAD} products\n`,
+  );
+  const seeded = await seedCatalog();
   console.log(`| ${"scenario".padEnd(44)} | orders/s |  p50 ms |  p99 ms | orders | errors | CPU µs/ord |`);
   console.log(`|${"-".repeat(46)}|---------:|--------:|--------:|-------:|-------:|-----------:|`);
 
