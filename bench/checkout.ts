@@ -264,7 +264,8 @@ export async function load(
   const start = performance.now();
   const end = start + seconds * 1000;
   const client = async (c: number) => {
-    while (performance.now() < end) {
+    // Each client takes the customers in turn: all of them place orders, not the first CONCURRENCY.
+    for (let k = 0; performance.now() < end; k++) {
       const t0 = performance.now();
       const body = {
         items: [{ ...line(pick()), quantity: 1 }],
@@ -272,7 +273,13 @@ export async function load(
         shippingAddress: ADDRESS,
         ...extra,
       };
-      const res = await api(base, "POST", "/api/orders", body, tokens[c % tokens.length]).catch((err) => ({
+      const res = await api(
+        base,
+        "POST",
+        "/api/orders",
+        body,
+        tokens[(c + CONCURRENCY * k) % tokens.length],
+      ).catch((err) => ({
         status: 0,
         body: String(err),
       }));

@@ -130,6 +130,33 @@ export function accountHistory(
   return { recent, paid };
 }
 
+/** A declined payment (not a reservation that ran out, which says nothing of the card). */
+export const isDecline = (o: { status: string; reason?: string }) =>
+  o.status === "payment_failed" && o.reason !== "reservation_expired";
+
+/**
+ * The account's last-hour counts in one pass: its orders and declines, those with `card`, and
+ * the distinct cards it used (`card` included).
+ */
+export function recentCounts(
+  recent: readonly AccountOrder[],
+  card: string,
+): { orders: number; declines: number; ordersByCard: number; declinesByCard: number; cards: number } {
+  let declines = 0;
+  let ordersByCard = 0;
+  let declinesByCard = 0;
+  const cards = new Set([card]);
+  for (const o of recent) {
+    const declined = isDecline(o);
+    if (declined) declines++;
+    if (o.riskCard === card) {
+      ordersByCard++;
+      if (declined) declinesByCard++;
+    } else if (o.riskCard) cards.add(o.riskCard);
+  }
+  return { orders: recent.length, declines, ordersByCard, declinesByCard, cards: cards.size };
+}
+
 /** Whole days between two instants (account age). */
 export function daysBetween(fromIso: string, toMs: number): number {
   return Math.max(0, (toMs - Date.parse(fromIso)) / 86_400_000);

@@ -127,8 +127,9 @@ function inIndex(svc: any, field: string, value: unknown): readonly Doc[] {
   return index.getMatching(value);
 }
 
-function matches(doc: Doc, where: Record<string, unknown>): boolean {
-  for (const k in where) if (doc[k] !== where[k]) return false;
+/** `where` as entries, taken once per read: each document is then compared field by field. */
+function matches(doc: Doc, where: ReadonlyArray<[string, unknown]>): boolean {
+  for (let i = 0; i < where.length; i++) if (doc[where[i][0]] !== where[i][1]) return false;
   return true;
 }
 
@@ -241,9 +242,10 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
             .toArray();
         }
         const all = inIndex(this, field, value);
+        const wanted = Object.entries(where);
         const docs: Doc[] = [];
         for (let i = all.length - 1; i >= 0 && docs.length < opts.limit; i--)
-          if (matches(all[i], where)) docs.push(all[i]);
+          if (matches(all[i], wanted)) docs.push(all[i]);
         return docs;
       },
 
@@ -260,7 +262,8 @@ export function DbMixin(opts: DbMixinOptions): ServiceSchema {
           if (opts.limit) cursor = cursor.limit(opts.limit);
           return cursor.toArray();
         }
-        const docs = inIndex(this, field, value).filter((d) => matches(d, where));
+        const wanted = Object.entries(where);
+        const docs = inIndex(this, field, value).filter((d) => matches(d, wanted));
         docs.sort((a, b) => {
           for (const k of opts.sort) if (a[k] !== b[k]) return a[k] < b[k] ? -1 : 1;
           return 0;

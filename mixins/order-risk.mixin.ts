@@ -29,6 +29,7 @@ import {
   addressFingerprint,
   cardFingerprint,
   daysBetween,
+  recentCounts,
   type AccountOrder,
   type RiskFacts,
 } from "../domain/risk-features";
@@ -98,9 +99,6 @@ export function countedAddress(address: string | undefined): string | undefined 
   return address;
 }
 
-const isDecline = (d: { status: string; reason?: string }) =>
-  d.status === "payment_failed" && d.reason !== "reservation_expired";
-
 const guestEmail = (d: OrderDoc) => (d as OrderDoc & { email?: string }).email ?? null;
 /** Whose orders count together: the user, or for a guest its email. */
 const accountOf = (d: OrderDoc) => d.userId ?? `guest:${guestEmail(d) ?? d._id}`;
@@ -167,22 +165,22 @@ export const OrderRiskMixin: ServiceSchema = {
         paid: PAID,
         historyLength: HISTORY,
       });
+      const own = recentCounts(mine, card);
       // A card counted per account (not shared) has no orders but the account's own.
-      const ofCard = mine.filter((o) => o.riskCard === card);
       const [ordersByCard, declinesByCard, ordersByAddress, declinesByAddress] = await Promise.all([
-        shared ? count({ riskCardShared: card }) : ofCard.length,
-        shared ? count({ riskCardShared: card, ...declined }) : ofCard.filter(isDecline).length,
+        shared ? count({ riskCardShared: card }) : own.ordersByCard,
+        shared ? count({ riskCardShared: card, ...declined }) : own.declinesByCard,
         address ? count({ riskAddress: address }) : 0,
         address ? count({ riskAddress: address, ...declined }) : 0,
       ]);
       return {
-        ordersByUser: mine.length,
-        declinesByUser: mine.filter(isDecline).length,
+        ordersByUser: own.orders,
+        declinesByUser: own.declines,
         ordersByCard,
         declinesByCard,
         ordersByAddress,
         declinesByAddress,
-        cardsOfUser: new Set([card, ...mine.map((o) => o.riskCard).filter(Boolean)]).size,
+        cardsOfUser: own.cards,
         accountAgeDays: createdAt ? daysBetween(createdAt, Date.now()) : null,
         amount: d.total,
         earlierAmounts: paid.filter((o) => o.currency === d.currency).map((o) => o.total),

@@ -7,6 +7,7 @@ import {
   addressFingerprint,
   cardFingerprint,
   featureVector,
+  recentCounts,
   type RiskFacts,
 } from "../../domain/risk-features";
 import { fit, precisionRecall, probability, rocAuc, sigmoid, thresholdForFpr } from "../../domain/logistic";
@@ -114,6 +115,46 @@ describe("the account's history from its orders", () => {
   it("should keep a paid history shorter than asked when there is less, and none when asked for none", () => {
     expect(ids(history([order("a", 1), order("b", 2)]).paid)).toEqual(["b", "a"]);
     expect(history([order("a", 1)], 0).paid).toEqual([]);
+  });
+});
+
+describe("recentCounts", () => {
+  const o = (status: string, riskCard?: string, reason?: string) => ({
+    _id: "x",
+    createdAt: "2026-01-01T00:00:00.000Z",
+    status,
+    ...(reason ? { reason } : {}),
+    ...(riskCard ? { riskCard } : {}),
+    total: 100,
+    currency: "USD",
+    shippingAddress: { country: "US" },
+  });
+
+  it("should count the account's orders and declines, those of the card, and the distinct cards", () => {
+    const counts = recentCounts(
+      [
+        o("confirmed", "card-a"),
+        o("payment_failed", "card-a"),
+        o("payment_failed", "card-b"),
+        // A reservation that ran out is not a declined card.
+        o("payment_failed", "card-a", "reservation_expired"),
+        o("confirmed", "card-c"),
+        // Stored before cards were kept: an order, but no card.
+        o("confirmed"),
+      ],
+      "card-a",
+    );
+    expect(counts).toEqual({ orders: 6, declines: 2, ordersByCard: 3, declinesByCard: 1, cards: 3 });
+  });
+
+  it("should count the order's own card among the cards when the account has no orders", () => {
+    expect(recentCounts([], "card-a")).toEqual({
+      orders: 0,
+      declines: 0,
+      ordersByCard: 0,
+      declinesByCard: 0,
+      cards: 1,
+    });
   });
 });
 
