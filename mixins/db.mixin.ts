@@ -133,7 +133,6 @@ function matches(doc: Doc, where: ReadonlyArray<[string, unknown]>): boolean {
   return true;
 }
 
-/** Drops the host's retired indexes (NeDB: the fields no wanted index still uses). */
 /**
  * NeDB indexes one field each (compound indexes only speed up Mongo), and each field sparse unless
  * it is unique: NeDB answers a query through an index only for a value the document has, so
@@ -159,6 +158,7 @@ async function ensureNedbIndexes(db: any, specs: IndexSpec[]): Promise<void> {
   }
 }
 
+/** Drops the host's retired indexes (NeDB: the fields no wanted index still uses). */
 async function dropRetired(svc: any, wanted: IndexSpec[]): Promise<void> {
   for (const idx of (svc.settings as DbIndexSettings).dbRetiredIndexes ?? []) {
     if (svc.adapter instanceof MongoAdapter) {
