@@ -254,16 +254,13 @@ function print(row: Row) {
 async function http(name: string, opts: Record<string, unknown>): Promise<Row> {
   await autocannon({ ...opts, duration: 1 });
   const cpu0 = nodesCpu();
-  const each0 = children.filter(alive).map((c) => cpuUs(c.pid!));
+  const each0 = new Map(children.filter(alive).map((c) => [c.pid!, cpuUs(c.pid!)]));
   const r = await autocannon({ ...opts, duration: HTTP_SECONDS });
   const cpu = nodesCpu() - cpu0;
-  if (process.env.BENCH_VERBOSE)
-    console.log(
-      `    CPU µs/req by node: ${children
-        .filter(alive)
-        .map((c, k) => `${c.pid} ${((cpuUs(c.pid!) - each0[k]) / r.requests.total).toFixed(0)}`)
-        .join(", ")}`,
-    );
+  if (process.env.BENCH_VERBOSE) {
+    const used = [...each0].map(([pid, us]) => `${pid} ${((cpuUs(pid) - us) / r.requests.total).toFixed(0)}`);
+    console.log(`    CPU µs/req by node (pid): ${used.join(", ")}`);
+  }
   const row = {
     name,
     rps: r.requests.total / HTTP_SECONDS,

@@ -8,7 +8,7 @@
  * One embedded node (the checkout services of bench/checkout.ts, NeDB), its catalogue seeded as
  * bench/checkout.ts seeds it (1,001 products without options), plus 200 apparel products made
  * through the admin API, each in 5 sizes (its own SKU, price and stock per variant). Closed loop
- * from 16 clients, 1 unit per order: a random product of the plain catalogue vs a random size of a
+ * from BENCH_CONCURRENCY (16) clients, 1 unit per order: a random product of the plain catalogue vs a random size of a
  * random apparel product (`{productId, variantId}`), rounds alternating which goes first (the store
  * grows with every order). Prints CPU per order variant / plain and orders/s of each; then checks
  * that orders counted by the API equal units gone from both catalogues.
@@ -19,12 +19,14 @@ import { freePort, kill, runBench, tmpDir } from "./support";
 import {
   ADMIN,
   CHECKOUT,
+  CONCURRENCY,
   SECONDS,
   STOCK,
   api,
   consistency,
   load,
   median,
+  printHeader,
   seedCatalog,
   signUsers,
   spread,
@@ -74,7 +76,7 @@ async function createApparel(
 
 async function run() {
   console.log(
-    `checkout-variants bench: node ${process.version}, NeDB, 16 clients, ${SECONDS} s rounds x ${ROUNDS}\n`,
+    `checkout-variants bench: node ${process.version}, NeDB, ${CONCURRENCY} clients, ${SECONDS} s rounds x ${ROUNDS}\n`,
   );
   const seeded = await seedCatalog();
   const port = await freePort();
@@ -87,13 +89,12 @@ async function run() {
     await waitReady(base);
     const admin = (await api(base, "POST", "/api/user/login", ADMIN)).body.accessToken;
     const apparel = await createApparel(base, admin);
-    const tokens = await signUsers(base, 16);
+    const tokens = await signUsers(base, CONCURRENCY);
     const variant = () => {
       const p = apparel[Math.floor(Math.random() * apparel.length)];
       return { productId: p.productId, variantId: p.variantIds[Math.floor(Math.random() * SIZES.length)] };
     };
-    console.log(`| ${"scenario".padEnd(44)} | orders/s |  p50 ms |  p99 ms | orders | errors | CPU µs/ord |`);
-    console.log(`|${"-".repeat(46)}|---------:|--------:|--------:|-------:|-------:|-----------:|`);
+    printHeader();
     await load("warm-up, plain (not counted)", base, tokens, spread, SECONDS);
     await load("warm-up, variants (not counted)", base, tokens, variant, SECONDS);
     const plain: Row[] = [];

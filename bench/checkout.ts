@@ -65,7 +65,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
  * compared on its own (the two run back to back), and the median of those ratios.
  */
 const K_ROUNDS = Number(process.env.BENCH_K_ROUNDS ?? 6);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+export const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const ONLY = new Set((process.env.BENCH_ONLY ?? "e,c,k,p,r").split(",").map((s) => s.trim()));
 const R_USERS = Number(process.env.BENCH_R_USERS ?? 64);
 const KAFKA = process.env.BENCH_KAFKA_BROKERS ?? "127.0.0.1:9092";
@@ -144,6 +144,14 @@ async function seed() {
 
 // ---------------------------------------------------------------- processes
 
+/**
+ * A node's NODE_OPTIONS: `extra`, then BENCH_NODE_OPTIONS. No deprecation warnings: NeDB's adapter
+ * trips one per query (noise, not signal).
+ */
+const nodeOptions = (extra: string) => ({
+  NODE_OPTIONS: `--no-deprecation ${extra} ${process.env.BENCH_NODE_OPTIONS ?? ""}`.trim(),
+});
+
 /** A real node (dist/bin/node.js) running `services`. */
 export function startNode(
   name: string,
@@ -162,8 +170,7 @@ export function startNode(
       PATH: process.env.PATH ?? "",
       NODE_ENV: "development",
       LOG_LEVEL: "warn",
-      // NeDB's adapter trips a deprecation warning per query: noise, not signal.
-      NODE_OPTIONS: `--no-deprecation ${process.env.BENCH_NODE_OPTIONS ?? ""}`.trim(),
+      ...nodeOptions(""),
       RATE_LIMIT_PER_MINUTE: "10000000",
       AUTH_RATE_LIMIT_PER_MINUTE: "10000000",
       ACCESS_TOKEN_TTL: "3600",
@@ -233,6 +240,11 @@ export interface Row {
   orders: number;
   errors: number;
   cpuUs: number;
+}
+
+export function printHeader() {
+  console.log(`| ${"scenario".padEnd(44)} | orders/s |  p50 ms |  p99 ms | orders | errors | CPU µs/ord |`);
+  console.log(`|${"-".repeat(46)}|---------:|--------:|--------:|-------:|-------:|-----------:|`);
 }
 
 function print(row: Row) {
@@ -553,16 +565,11 @@ async function riskRounds(seeded: string) {
     return { child, base: `http://127.0.0.1:${port}` };
   };
   const onOptions = process.env.BENCH_R_ON_OPTIONS;
-  const scored = await node("risk-on", onOptions ? { NODE_OPTIONS: `--no-deprecation ${onOptions}` } : {});
+  const scored = await node("risk-on", onOptions ? nodeOptions(onOptions) : {});
   const preload = path.join(__dirname, "no-risk-preload.js");
   const unscored = await node(
     "risk-off",
-    process.env.BENCH_R_SAME
-      ? {}
-      : {
-          NODE_OPTIONS:
-            `--no-deprecation --require ${preload} ${process.env.BENCH_NODE_OPTIONS ?? ""}`.trim(),
-        },
+    process.env.BENCH_R_SAME ? {} : nodeOptions(`--require ${preload}`),
   );
   const withRows: Row[] = [];
   const withoutRows: Row[] = [];
@@ -615,8 +622,7 @@ async function run() {
       `${SECONDS} s rounds x ${ROUNDS} (K: ${K_ROUNDS}), 1 hot + ${SPREAD} products\n`,
   );
   const seeded = await seedCatalog();
-  console.log(`| ${"scenario".padEnd(44)} | orders/s |  p50 ms |  p99 ms | orders | errors | CPU µs/ord |`);
-  console.log(`|${"-".repeat(46)}|---------:|--------:|--------:|-------:|-------:|-----------:|`);
+  printHeader();
 
   const e = ONLY.has("e") ? await embedded(seeded) : undefined;
   let withKafka = ONLY.has("k");
