@@ -18,12 +18,13 @@
  *   P  embedded, spread, every order in a region (19 % tax, a shipping option) with a 10 %
  *      promotion code whose use the saga counts, vs plain orders (no region), interleaved rounds in
  *      the same run (target: priced / plain >= 0.8, orders/s and CPU per order).
- *   R  embedded, spread, every order risk-scored (as shipped) vs a node whose risk step is
- *      stubbed out (bench/no-risk-preload.ts), both up for the whole phase, rounds alternating
- *      (ABBA), BENCH_R_USERS (64) customers; CPU per order with / without (target <= 1.05).
- *      BENCH_R_SAME=1 scores on both nodes (an A/A run: the bench's own spread between its two
- *      nodes); BENCH_R_ON_OPTIONS sets the scored node's NODE_OPTIONS (e.g. a --require of
- *      bench/nedb-own-deletes-preload.js: with BENCH_R_SAME, NeDB's own bucket removal vs ours).
+ *   R  embedded, spread, every order risk-scored (as shipped) vs the risk step stubbed out, in
+ *      one node switched between rounds (bench/risk-toggle-preload.ts), rounds alternating (ABBA),
+ *      BENCH_R_USERS (64) customers; CPU per order with / without (target <= 1.05).
+ *      BENCH_R_SAME=1 keeps scoring on in every round (A/A: the spread between rounds).
+ *      BENCH_R_NODES=2: two nodes instead, one stubbed by bench/no-risk-preload.ts; with it,
+ *      BENCH_R_SAME scores on both and BENCH_R_ON_OPTIONS sets the scored node's NODE_OPTIONS
+ *      (e.g. a --require of bench/nedb-own-deletes-preload.js: NeDB's own bucket removal vs ours).
  * After each phase: orders counted by the API (admin) against units sold in the catalogue.
  *
  * Every node is a real `dist/bin/node.js` process on the embedded default store (NeDB files):
@@ -158,6 +159,8 @@ export function startNode(
   services: string[],
   env: Record<string, string>,
   nice = 0,
+  /** An IPC channel to the node (phase R's scoring switch). */
+  ipc = false,
 ): ChildProcess {
   // BENCH_PROFILE=<node names, comma-separated>: each writes a V8 CPU profile into the current directory as it stops.
   const profiled = (process.env.BENCH_PROFILE ?? "").split(",").includes(name);
@@ -180,7 +183,7 @@ export function startNode(
       SERVICES: services.join(","),
       ...env,
     },
-    stdio: ["ignore", "inherit", "inherit"],
+    stdio: ["ignore", "inherit", "inherit", ...(ipc ? ["ipc" as const] : [])],
   });
   children.push(child);
   names.set(child.pid!, name);
@@ -555,24 +558,77 @@ async function kafkaRounds(base: string, tokens: string[], common: Record<string
 
 /** Phase R: the checkout's cost of risk scoring, as CPU per order with / without it. */
 async function riskRounds(seeded: string) {
-  const node = async (name: string, extra: Record<string, string>) => {
-    const port = await freePort();
-    const child = startNode(name, CHECKOUT, {
-      DATA_DIR: tmpDir(`bench-co-${name}-`, seeded),
-      PORT: String(port),
-      ...extra,
+  return process.env.BENCH_R_NODES === "2" ? riskTwoNodes(seeded) : riskOneNode(seeded);
+}
+
+const riskNode = async (name: string, seeded: string, extra: Record<string, string>, ipc = false) => {
+  const port = await freePort();
+  const child = startNode(
+    name,
+    CHECKOUT,
+    { DATA_DIR: tmpDir(`bench-co-${name}-`, seeded), PORT: String(port), ...extra },
+    0,
+    ipc,
+  );
+  return { child, base: `http://127.0.0.1:${port}` };
+};
+
+/** ABBA rounds of `on` and `off`; the CPU per order of each pair, with / without. */
+async function riskPairs(on: (r: number) => Promise<Row>, off: (r: number) => Promise<Row>) {
+  const pairs: Array<{ cpu: number; rps: number }> = [];
+  for (let r = 1; r <= K_ROUNDS; r++) {
+    let w: Row, wo: Row;
+    if (r % 2) [w, wo] = [await on(r), await off(r)];
+    else [wo, w] = [await off(r), await on(r)];
+    pairs.push({ cpu: w.cpuUs / wo.cpuUs, rps: w.rps / wo.rps });
+  }
+  console.log(`    CPU per order with / without, each pair: ${pairs.map((p) => p.cpu.toFixed(3)).join(" ")}`);
+  return { cpu: median(pairs.map((p) => p.cpu)), rps: median(pairs.map((p) => p.rps)) };
+}
+
+/**
+ * One node, its risk step switched on and off between rounds (bench/risk-toggle-preload.ts):
+ * both sides share the process, its heap and its stored orders. BENCH_R_SAME=1 keeps scoring on
+ * in every round (A/A: the spread between rounds alone).
+ */
+async function riskOneNode(seeded: string) {
+  const preload = path.join(__dirname, "risk-toggle-preload.js");
+  const { child, base } = await riskNode("risk", seeded, nodeOptions(`--require ${preload}`), true);
+  const scoring = (on: boolean) =>
+    new Promise<void>((resolve) => {
+      child.once("message", () => resolve());
+      child.send({ scoring: on || Boolean(process.env.BENCH_R_SAME) });
     });
-    return { child, base: `http://127.0.0.1:${port}` };
-  };
+  try {
+    await waitReady(base);
+    const tokens = await signUsers(base, R_USERS);
+    await load("R warm-up (not counted)", base, tokens, spread, SECONDS);
+    const round = (on: boolean) => async (r: number) => {
+      await scoring(on);
+      return load(`R ${on ? "with" : "without"} risk scoring #${r}`, base, tokens, spread, SECONDS);
+    };
+    const result = await riskPairs(round(true), round(false));
+    await consistency("R", base);
+    return result;
+  } finally {
+    await kill([child], process.env.BENCH_PROFILE ? 15_000 : undefined);
+  }
+}
+
+/**
+ * Two nodes up for the whole phase, one with the risk step stubbed (bench/no-risk-preload.ts).
+ * BENCH_R_SAME=1 scores on both (A/A between two processes); BENCH_R_ON_OPTIONS sets the scored
+ * node's NODE_OPTIONS.
+ */
+async function riskTwoNodes(seeded: string) {
   const onOptions = process.env.BENCH_R_ON_OPTIONS;
-  const scored = await node("risk-on", onOptions ? nodeOptions(onOptions) : {});
+  const scored = await riskNode("risk-on", seeded, onOptions ? nodeOptions(onOptions) : {});
   const preload = path.join(__dirname, "no-risk-preload.js");
-  const unscored = await node(
+  const unscored = await riskNode(
     "risk-off",
+    seeded,
     process.env.BENCH_R_SAME ? {} : nodeOptions(`--require ${preload}`),
   );
-  const withRows: Row[] = [];
-  const withoutRows: Row[] = [];
   try {
     await Promise.all([waitReady(scored.base), waitReady(unscored.base)]);
     const [tokensOn, tokensOff] = await Promise.all([
@@ -581,24 +637,15 @@ async function riskRounds(seeded: string) {
     ]);
     await load("R warm-up, scoring (not counted)", scored.base, tokensOn, spread, SECONDS);
     await load("R warm-up, no scoring (not counted)", unscored.base, tokensOff, spread, SECONDS);
-    const on = async (r: number) =>
-      withRows.push(await load(`R with risk scoring #${r}`, scored.base, tokensOn, spread, SECONDS));
-    const off = async (r: number) =>
-      withoutRows.push(await load(`R without risk scoring #${r}`, unscored.base, tokensOff, spread, SECONDS));
-    for (let r = 1; r <= K_ROUNDS; r++) {
-      if (r % 2) await on(r).then(() => off(r));
-      else await off(r).then(() => on(r));
-    }
+    const result = await riskPairs(
+      (r) => load(`R with risk scoring #${r}`, scored.base, tokensOn, spread, SECONDS),
+      (r) => load(`R without risk scoring #${r}`, unscored.base, tokensOff, spread, SECONDS),
+    );
     await consistency("R (scored node)", scored.base);
+    return result;
   } finally {
     await kill([scored.child, unscored.child], process.env.BENCH_PROFILE ? 15_000 : undefined);
   }
-  const pairs = withRows.map((w, i) => ({
-    cpu: w.cpuUs / withoutRows[i].cpuUs,
-    rps: w.rps / withoutRows[i].rps,
-  }));
-  console.log(`    CPU per order with / without, each pair: ${pairs.map((p) => p.cpu.toFixed(3)).join(" ")}`);
-  return { cpu: median(pairs.map((p) => p.cpu)), rps: median(pairs.map((p) => p.rps)) };
 }
 
 /** The catalogue and its stock, seeded by a child of this file into a fresh DATA_DIR. */
