@@ -2,7 +2,7 @@
  * Checkout rules with no broker: pricing an order from the catalogue, the stored order document,
  * the shape it is answered in, and which response an order's outcome gives.
  */
-import type { Risk } from "./risk";
+import type { StoredRisk } from "./risk";
 import type {
   ReviewDecision,
   Order,
@@ -83,7 +83,7 @@ export interface OrderDoc extends Partial<OrderPricing> {
    */
   leaseOwner?: string;
   /** Set by the risk step (mixins/risk-step.ts); shown to admins only. */
-  risk?: Risk;
+  risk?: StoredRisk;
   /** Fingerprints of the card and client address the order came with (risk counts). */
   riskCard?: string;
   /** riskCard again when other accounts may hold the card too (a real token): looked up by it. */

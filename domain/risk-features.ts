@@ -78,18 +78,29 @@ export function featureVector(f: RiskFacts): number[] {
   return FEATURES.map((name) => values[name]);
 }
 
+/** Fingerprints computed so far: every order of a card then holds one shared string. */
+const fingerprints = new Map<string, string>();
+/** Past this many the kept fingerprints are dropped (they are recomputed as needed). */
+const FINGERPRINTS_KEPT = 10_000;
+
+function fingerprint(input: string): string {
+  let hash = fingerprints.get(input);
+  if (hash === undefined) {
+    if (fingerprints.size >= FINGERPRINTS_KEPT) fingerprints.clear();
+    hash = createHash("sha256").update(input).digest().toString("hex", 0, 12);
+    fingerprints.set(input, hash);
+  }
+  return hash;
+}
+
 /**
  * A card's fingerprint: a token is a secret of the payment provider's; the order keeps only a
  * hash of it, enough to count its uses.
  */
-export function cardFingerprint(token: string): string {
-  return createHash("sha256").update(`card:${token}`).digest("hex").slice(0, 24);
-}
+export const cardFingerprint = (token: string): string => fingerprint(`card:${token}`);
 
 /** The address a client called from, hashed the same way (it is personal data). */
-export function addressFingerprint(address: string): string {
-  return createHash("sha256").update(`addr:${address}`).digest("hex").slice(0, 24);
-}
+export const addressFingerprint = (address: string): string => fingerprint(`addr:${address}`);
 
 /** What scoring reads of one of the account's orders. */
 export interface AccountOrder {
@@ -103,58 +114,59 @@ export interface AccountOrder {
   shippingAddress: { country: string };
 }
 
-/**
- * The account's orders since `since` and its newest `historyLength` orders of a `paid` status
- * (newest first), in one pass over its orders given in any order, `exclude` (the order being
- * scored) left out. Walked from the end: a store that appends keeps the newest there, and then
- * the paid history fills at once and older orders cost one comparison each.
- */
-export function accountHistory(
-  orders: readonly AccountOrder[],
-  opts: { exclude: string; since: string; paid: readonly string[]; historyLength: number },
-): { recent: AccountOrder[]; paid: AccountOrder[] } {
-  const recent: AccountOrder[] = [];
-  const paid: AccountOrder[] = [];
-  for (let i = orders.length - 1; i >= 0; i--) {
-    const o = orders[i];
-    if (o._id === opts.exclude) continue;
-    if (o.createdAt >= opts.since) recent.push(o);
-    if (!opts.paid.includes(o.status)) continue;
-    const full = paid.length >= opts.historyLength;
-    if (full && (!paid.length || o.createdAt <= paid[paid.length - 1].createdAt)) continue;
-    let at = paid.length;
-    while (at > 0 && paid[at - 1].createdAt < o.createdAt) at--;
-    paid.splice(at, 0, o);
-    if (paid.length > opts.historyLength) paid.pop();
-  }
-  return { recent, paid };
-}
-
 /** A declined payment (not a reservation that ran out, which says nothing of the card). */
 export const isDecline = (o: { status: string; reason?: string }) =>
   o.status === "payment_failed" && o.reason !== "reservation_expired";
 
+/** What the account's own orders say of the order being scored. */
+export interface AccountFacts {
+  /** Since `since`: its orders and declines, those with `card`, its distinct cards (`card` included). */
+  orders: number;
+  declines: number;
+  ordersByCard: number;
+  declinesByCard: number;
+  cards: number;
+  /** Its newest `historyLength` orders of a `paid` status, newest first. */
+  paid: AccountOrder[];
+}
+
 /**
- * The account's last-hour counts in one pass: its orders and declines, those with `card`, and
- * the distinct cards it used (`card` included).
+ * The account's facts in one pass over its orders, given in any order, `exclude` (the order being
+ * scored) left out. One pass: each order is a look-up somewhere in a large heap, and a second
+ * pass over the same orders cost about as much as the first. Walked from the end: a store that
+ * appends keeps the newest there, so the paid history fills at once and older orders cost one
+ * comparison each.
  */
-export function recentCounts(
-  recent: readonly AccountOrder[],
-  card: string,
-): { orders: number; declines: number; ordersByCard: number; declinesByCard: number; cards: number } {
-  let declines = 0;
-  let ordersByCard = 0;
-  let declinesByCard = 0;
-  const cards = new Set([card]);
-  for (const o of recent) {
-    const declined = isDecline(o);
-    if (declined) declines++;
-    if (o.riskCard === card) {
-      ordersByCard++;
-      if (declined) declinesByCard++;
-    } else if (o.riskCard) cards.add(o.riskCard);
+export function accountFacts(
+  orders: readonly AccountOrder[],
+  opts: { exclude: string; since: string; card: string; paid: readonly string[]; historyLength: number },
+): AccountFacts {
+  const facts: AccountFacts = { orders: 0, declines: 0, ordersByCard: 0, declinesByCard: 0, cards: 1, paid: [] };
+  const cards = new Set([opts.card]);
+  const paid = facts.paid;
+  for (let i = orders.length - 1; i >= 0; i--) {
+    const o = orders[i];
+    if (o._id === opts.exclude) continue;
+    const { createdAt, status } = o;
+    if (createdAt >= opts.since) {
+      facts.orders++;
+      const declined = isDecline(o);
+      if (declined) facts.declines++;
+      if (o.riskCard === opts.card) {
+        facts.ordersByCard++;
+        if (declined) facts.declinesByCard++;
+      } else if (o.riskCard) cards.add(o.riskCard);
+    }
+    if (!opts.paid.includes(status)) continue;
+    if (paid.length >= opts.historyLength && (!paid.length || createdAt <= paid[paid.length - 1].createdAt))
+      continue;
+    let at = paid.length;
+    while (at > 0 && paid[at - 1].createdAt < createdAt) at--;
+    paid.splice(at, 0, o);
+    if (paid.length > opts.historyLength) paid.pop();
   }
-  return { orders: recent.length, declines, ordersByCard, declinesByCard, cards: cards.size };
+  facts.cards = cards.size;
+  return facts;
 }
 
 /** Whole days between two instants (account age). */

@@ -20,16 +20,17 @@ import {
   atLeast,
   defaultModelPath,
   loadModel,
+  riskOf,
+  storedRisk,
   type RiskLevel,
   type RiskModelFile,
 } from "../domain/risk";
 import {
   HOUR_MS,
-  accountHistory,
+  accountFacts,
   addressFingerprint,
   cardFingerprint,
   daysBetween,
-  recentCounts,
   type AccountOrder,
   type RiskFacts,
 } from "../domain/risk-features";
@@ -129,7 +130,7 @@ export const OrderRiskMixin: ServiceSchema = {
       const risk = assess(this.riskModel, await this.riskFacts(via, d, { card, shared, address }));
       const hold = this.riskHoldLevel !== undefined && atLeast(risk.level, this.riskHoldLevel);
       const set: Partial<OrderDoc> = {
-        risk,
+        risk: storedRisk(risk),
         riskCard: card,
         ...(shared ? { riskCardShared: card } : {}),
         ...(address ? { riskAddress: address } : {}),
@@ -159,20 +160,18 @@ export const OrderRiskMixin: ServiceSchema = {
         >,
         d.userId ? this.accountCreatedAt(via, d.userId) : null,
       ]);
-      const { recent: mine, paid } = accountHistory(latest, {
-        exclude: d._id,
-        since,
-        paid: PAID,
-        historyLength: HISTORY,
-      });
-      const own = recentCounts(mine, card);
+      const own = accountFacts(latest, { exclude: d._id, since, card, paid: PAID, historyLength: HISTORY });
       // A card counted per account (not shared) has no orders but the account's own.
-      const [ordersByCard, declinesByCard, ordersByAddress, declinesByAddress] = await Promise.all([
-        shared ? count({ riskCardShared: card }) : own.ordersByCard,
-        shared ? count({ riskCardShared: card, ...declined }) : own.declinesByCard,
-        address ? count({ riskAddress: address }) : 0,
-        address ? count({ riskAddress: address, ...declined }) : 0,
-      ]);
+      const [ordersByCard, declinesByCard, ordersByAddress, declinesByAddress] =
+        shared || address
+          ? await Promise.all([
+              shared ? count({ riskCardShared: card }) : own.ordersByCard,
+              shared ? count({ riskCardShared: card, ...declined }) : own.declinesByCard,
+              address ? count({ riskAddress: address }) : 0,
+              address ? count({ riskAddress: address, ...declined }) : 0,
+            ])
+          : [own.ordersByCard, own.declinesByCard, 0, 0];
+      const paid = own.paid;
       return {
         ordersByUser: own.orders,
         declinesByUser: own.declines,
@@ -203,7 +202,7 @@ export const OrderRiskMixin: ServiceSchema = {
     viewFor(user: Meta["user"], d: OrderDoc): Order {
       const view = orderView(d);
       if (user?.role !== "admin" || !d.risk) return view;
-      const { score, level, reasons } = d.risk;
+      const { score, level, reasons } = riskOf(d.risk);
       return { ...view, risk: { score, level, reasons } };
     },
   },

@@ -1,13 +1,13 @@
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {
   FEATURES,
-  accountHistory,
+  accountFacts,
   addressFingerprint,
   cardFingerprint,
   featureVector,
-  recentCounts,
   type RiskFacts,
 } from "../../domain/risk-features";
 import { fit, precisionRecall, probability, rocAuc, sigmoid, thresholdForFpr } from "../../domain/logistic";
@@ -19,6 +19,8 @@ import {
   checkModel,
   defaultModelPath,
   loadModel,
+  riskOf,
+  storedRisk,
   type RiskModelFile,
 } from "../../domain/risk";
 import { train } from "../../scripts/train-risk";
@@ -75,6 +77,28 @@ describe("risk features", () => {
     expect(cardFingerprint("tok_visa")).not.toContain("tok_visa");
     expect(addressFingerprint("10.0.0.1")).not.toBe(cardFingerprint("10.0.0.1"));
   });
+
+  it("should give the fingerprints orders stored before hold (the first 24 hex digits of a SHA-256)", () => {
+    const sha = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 24);
+    expect(cardFingerprint("tok_chargeDeclined")).toBe(sha("card:tok_chargeDeclined"));
+    expect(addressFingerprint("203.0.113.7")).toBe(sha("addr:203.0.113.7"));
+  });
+});
+
+describe("the risk an order stores", () => {
+  const risk = { score: 91, level: "high" as const, reasons: ["card_testing", "new_account"], model: 1 };
+
+  it("should keep it as text, the same string for the same risk, and read it back", () => {
+    const text = storedRisk(risk);
+    expect(typeof text).toBe("string");
+    expect(storedRisk({ ...risk, reasons: [...risk.reasons] })).toBe(text);
+    expect(riskOf(text)).toEqual(risk);
+    expect(storedRisk({ ...risk, score: 90 })).not.toBe(text);
+  });
+
+  it("should read the object an order stored before", () => {
+    expect(riskOf(risk)).toBe(risk);
+  });
 });
 
 describe("the account's history from its orders", () => {
@@ -88,7 +112,7 @@ describe("the account's history from its orders", () => {
   });
   const since = new Date(Date.UTC(2026, 0, 1, 0, 30)).toISOString();
   const history = (orders: ReturnType<typeof order>[], historyLength = 3) =>
-    accountHistory(orders, { exclude: "self", since, paid: ["confirmed", "shipped"], historyLength });
+    accountFacts(orders, { exclude: "self", since, card: "card-a", paid: ["confirmed", "shipped"], historyLength });
   const ids = (os: { _id: string }[]) => os.map((o) => o._id);
 
   it.each([
@@ -96,19 +120,19 @@ describe("the account's history from its orders", () => {
     ["newest first", [50, 40, 31, 20, 10, 1]],
     ["shuffled", [20, 50, 1, 40, 10, 31]],
   ])("should take the last hour and the newest paid orders, newest first, from orders %s", (_, minutes) => {
-    const { recent, paid } = history(minutes.map((m) => order(`o${m}`, m)));
-    expect(ids(recent).sort()).toEqual(["o31", "o40", "o50"]);
+    const { orders, paid } = history(minutes.map((m) => order(`o${m}`, m)));
+    expect(orders).toBe(3);
     expect(ids(paid)).toEqual(["o50", "o40", "o31"]);
   });
 
   it("should leave out the order being scored, and unpaid orders from the paid history only", () => {
-    const { recent, paid } = history([
+    const { orders, declines, paid } = history([
       order("o5", 5),
       order("f45", 45, "payment_failed"),
       order("self", 59),
       order("o35", 35, "shipped"),
     ]);
-    expect(ids(recent).sort()).toEqual(["f45", "o35"]);
+    expect([orders, declines]).toEqual([2, 1]);
     expect(ids(paid)).toEqual(["o35", "o5"]);
   });
 
@@ -118,7 +142,7 @@ describe("the account's history from its orders", () => {
   });
 });
 
-describe("recentCounts", () => {
+describe("the account's last-hour counts", () => {
   const o = (status: string, riskCard?: string, reason?: string) => ({
     _id: "x",
     createdAt: "2026-01-01T00:00:00.000Z",
@@ -130,8 +154,20 @@ describe("recentCounts", () => {
     shippingAddress: { country: "US" },
   });
 
+  const counted = (orders: ReturnType<typeof o>[], card: string) => {
+    const { paid, ...counts } = accountFacts(orders, {
+      exclude: "self",
+      since: "2026-01-01T00:00:00.000Z",
+      card,
+      paid: [],
+      historyLength: 0,
+    });
+    expect(paid).toEqual([]);
+    return counts;
+  };
+
   it("should count the account's orders and declines, those of the card, and the distinct cards", () => {
-    const counts = recentCounts(
+    const counts = counted(
       [
         o("confirmed", "card-a"),
         o("payment_failed", "card-a"),
@@ -148,7 +184,7 @@ describe("recentCounts", () => {
   });
 
   it("should count the order's own card among the cards when the account has no orders", () => {
-    expect(recentCounts([], "card-a")).toEqual({
+    expect(counted([], "card-a")).toEqual({
       orders: 0,
       declines: 0,
       ordersByCard: 0,
