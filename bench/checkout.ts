@@ -19,8 +19,9 @@
  *      promotion code whose use the saga counts, vs plain orders (no region), interleaved rounds in
  *      the same run (target: priced / plain >= 0.8, orders/s and CPU per order).
  *   R  embedded, spread, every order risk-scored (as shipped) vs the risk step stubbed out, in
- *      one node switched between rounds (bench/risk-toggle-preload.ts), rounds alternating (ABBA),
- *      BENCH_R_USERS (64) customers; CPU per order with / without (target <= 1.05).
+ *      one node switched between rounds (bench/risk-toggle-preload.ts), BENCH_R_PAIRS (20) pairs
+ *      of BENCH_R_SECONDS (2) s rounds alternating (ABBA), BENCH_R_USERS (64) customers; the
+ *      median of the pairs' CPU per order with / without (target <= 1.05).
  *      BENCH_R_SAME=1 keeps scoring on in every round (A/A: the spread between rounds).
  *      BENCH_R_NODES=2: two nodes instead, one stubbed by bench/no-risk-preload.ts; with it,
  *      BENCH_R_SAME scores on both and BENCH_R_ON_OPTIONS sets the scored node's NODE_OPTIONS
@@ -66,6 +67,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
  * compared on its own (the two run back to back), and the median of those ratios.
  */
 const K_ROUNDS = Number(process.env.BENCH_K_ROUNDS ?? 6);
+/** Phase R's pairs of rounds and their length: many short rounds, so the host's swings average out. */
+const R_PAIRS = Number(process.env.BENCH_R_PAIRS ?? 20);
+const R_SECONDS = Number(process.env.BENCH_R_SECONDS ?? 2);
 export const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const ONLY = new Set((process.env.BENCH_ONLY ?? "e,c,k,p,r").split(",").map((s) => s.trim()));
 const R_USERS = Number(process.env.BENCH_R_USERS ?? 64);
@@ -576,7 +580,7 @@ const riskNode = async (name: string, seeded: string, extra: Record<string, stri
 /** ABBA rounds of `on` and `off`; the CPU per order of each pair, with / without. */
 async function riskPairs(on: (r: number) => Promise<Row>, off: (r: number) => Promise<Row>) {
   const pairs: Array<{ cpu: number; rps: number }> = [];
-  for (let r = 1; r <= K_ROUNDS; r++) {
+  for (let r = 1; r <= R_PAIRS; r++) {
     let w: Row, wo: Row;
     if (r % 2) [w, wo] = [await on(r), await off(r)];
     else [wo, w] = [await off(r), await on(r)];
@@ -593,7 +597,13 @@ async function riskPairs(on: (r: number) => Promise<Row>, off: (r: number) => Pr
  */
 async function riskOneNode(seeded: string) {
   const preload = path.join(__dirname, "risk-toggle-preload.js");
-  const { child, base } = await riskNode("risk", seeded, nodeOptions(`--require ${preload}`), true);
+  const profileDir = process.env.BENCH_R_PROFILE_DIR;
+  const { child, base } = await riskNode(
+    "risk",
+    seeded,
+    { ...nodeOptions(`--require ${preload}`), ...(profileDir ? { BENCH_R_PROFILE_DIR: profileDir } : {}) },
+    true,
+  );
   const scoring = (on: boolean) =>
     new Promise<void>((resolve) => {
       child.once("message", () => resolve());
@@ -605,9 +615,10 @@ async function riskOneNode(seeded: string) {
     await load("R warm-up (not counted)", base, tokens, spread, SECONDS);
     const round = (on: boolean) => async (r: number) => {
       await scoring(on);
-      return load(`R ${on ? "with" : "without"} risk scoring #${r}`, base, tokens, spread, SECONDS);
+      return load(`R ${on ? "with" : "without"} risk scoring #${r}`, base, tokens, spread, R_SECONDS);
     };
     const result = await riskPairs(round(true), round(false));
+    await scoring(true); // ends the last round's profile (BENCH_R_PROFILE_DIR)
     await consistency("R", base);
     return result;
   } finally {
@@ -638,8 +649,8 @@ async function riskTwoNodes(seeded: string) {
     await load("R warm-up, scoring (not counted)", scored.base, tokensOn, spread, SECONDS);
     await load("R warm-up, no scoring (not counted)", unscored.base, tokensOff, spread, SECONDS);
     const result = await riskPairs(
-      (r) => load(`R with risk scoring #${r}`, scored.base, tokensOn, spread, SECONDS),
-      (r) => load(`R without risk scoring #${r}`, unscored.base, tokensOff, spread, SECONDS),
+      (r) => load(`R with risk scoring #${r}`, scored.base, tokensOn, spread, R_SECONDS),
+      (r) => load(`R without risk scoring #${r}`, unscored.base, tokensOff, spread, R_SECONDS),
     );
     await consistency("R (scored node)", scored.base);
     return result;

@@ -6,6 +6,9 @@
  * Unscored, the risk step moves every order on as no-risk-preload.ts does. Bench only: no product
  * setting can switch scoring off (API.md: every order is scored).
  */
+import fs from "node:fs";
+import { Session } from "node:inspector";
+import path from "node:path";
 import { OrderRiskMixin } from "../mixins/order-risk.mixin";
 import type { RiskOutcome } from "../mixins/risk-step";
 
@@ -20,8 +23,36 @@ OrderRiskMixin.methods!.scoreRisk = function (this: unknown, ...args: unknown[])
   return scoring ? score.apply(this, args) : Promise.resolve(unscored);
 };
 
+/**
+ * BENCH_R_PROFILE_DIR: a V8 CPU profile of each round, written there as `<with|without>-<n>.cpuprofile`
+ * when the next round is called, so the two sides' profiles come from one process.
+ */
+const profileDir = process.env.BENCH_R_PROFILE_DIR;
+const session = profileDir ? new Session() : undefined;
+const post = (method: string) =>
+  new Promise<any>((resolve, reject) =>
+    session!.post(method, (err, result) => (err ? reject(err) : resolve(result))),
+  );
+let rounds = 0;
+session?.connect();
+
+/** Ends the round that ran (its profile saved) and starts the next one's profile. */
+async function nextRound() {
+  if (!session) return;
+  if (rounds++ > 0) {
+    const { profile } = await post("Profiler.stop");
+    const name = `${scoring ? "with" : "without"}-${rounds - 1}.cpuprofile`;
+    fs.writeFileSync(path.join(profileDir!, name), JSON.stringify(profile));
+  }
+  await post("Profiler.enable");
+  await post("Profiler.start");
+}
+
 process.on("message", (message: { scoring?: unknown }) => {
   if (typeof message?.scoring !== "boolean") return;
-  scoring = message.scoring;
-  process.send?.({ scoring });
+  const on = message.scoring;
+  void nextRound().then(() => {
+    scoring = on;
+    process.send?.({ scoring });
+  });
 });
