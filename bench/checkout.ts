@@ -23,6 +23,8 @@
  *      of BENCH_R_SECONDS (2) s rounds alternating (ABBA), BENCH_R_USERS (64) customers; the
  *      median of the pairs' CPU per order with / without (target <= 1.05).
  *      BENCH_R_SAME=1 keeps scoring on in every round (A/A: the spread between rounds).
+ *      BENCH_R_PROFILE_DIR=<dir>: a CPU profile of each round there, and the share of the scored
+ *      rounds' main-thread time spent in the risk step's own code (bench/profile-share.ts).
  *      BENCH_R_NODES=2: two nodes instead, one stubbed by bench/no-risk-preload.ts; with it,
  *      BENCH_R_SAME scores on both and BENCH_R_ON_OPTIONS sets the scored node's NODE_OPTIONS
  *      (e.g. a --require of bench/nedb-own-deletes-preload.js: NeDB's own bucket removal vs ours).
@@ -39,11 +41,13 @@
  * (niceness of the bridge process, default 0), BENCH_VERBOSE=1 (CPU per order of each process).
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { ServiceBroker } from "moleculer";
 import { loadService } from "../bin/node";
+import { profileShare } from "./profile-share";
 import { loadConfig, reloadConfig } from "../lib/config";
 import { brokerOptions } from "../moleculer.config";
 import {
@@ -595,9 +599,18 @@ async function riskPairs(on: (r: number) => Promise<Row>, off: (r: number) => Pr
  * both sides share the process, its heap and its stored orders. BENCH_R_SAME=1 keeps scoring on
  * in every round (A/A: the spread between rounds alone).
  */
+/** The risk step's own work, callees included (mixins/order-risk.mixin.ts, domain/risk*.ts). */
+const SCORING_FUNCTIONS = ["scoreRisk", "riskFacts", "accountCreatedAt", "accountFacts", "assess"];
+
 async function riskOneNode(seeded: string) {
   const preload = path.join(__dirname, "risk-toggle-preload.js");
   const profileDir = process.env.BENCH_R_PROFILE_DIR;
+  if (profileDir) {
+    fs.mkdirSync(profileDir, { recursive: true });
+    // This run's rounds only.
+    for (const f of fs.readdirSync(profileDir))
+      if (/^with(out)?-\d+\.cpuprofile$/.test(f)) fs.rmSync(path.join(profileDir, f));
+  }
   const { child, base } = await riskNode(
     "risk",
     seeded,
@@ -620,6 +633,12 @@ async function riskOneNode(seeded: string) {
     const result = await riskPairs(round(true), round(false));
     await scoring(true); // ends the last round's profile (BENCH_R_PROFILE_DIR)
     await consistency("R", base);
+    if (profileDir) {
+      const { share } = profileShare(profileDir, "with-", SCORING_FUNCTIONS);
+      console.log(
+        `    scoring's own code, share of the main thread's busy time in the scored rounds: ${(share * 100).toFixed(2)} %`,
+      );
+    }
     return result;
   } finally {
     await kill([child], process.env.BENCH_PROFILE ? 15_000 : undefined);

@@ -141,7 +141,14 @@ export function accountFacts(
   orders: readonly AccountOrder[],
   opts: { exclude: string; since: string; card: string; paid: readonly string[]; historyLength: number },
 ): AccountFacts {
-  const facts: AccountFacts = { orders: 0, declines: 0, ordersByCard: 0, declinesByCard: 0, cards: 1, paid: [] };
+  const facts: AccountFacts = {
+    orders: 0,
+    declines: 0,
+    ordersByCard: 0,
+    declinesByCard: 0,
+    cards: 1,
+    paid: [],
+  };
   const cards = new Set([opts.card]);
   const paid = facts.paid;
   for (let i = orders.length - 1; i >= 0; i--) {

@@ -112,7 +112,13 @@ describe("the account's history from its orders", () => {
   });
   const since = new Date(Date.UTC(2026, 0, 1, 0, 30)).toISOString();
   const history = (orders: ReturnType<typeof order>[], historyLength = 3) =>
-    accountFacts(orders, { exclude: "self", since, card: "card-a", paid: ["confirmed", "shipped"], historyLength });
+    accountFacts(orders, {
+      exclude: "self",
+      since,
+      card: "card-a",
+      paid: ["confirmed", "shipped"],
+      historyLength,
+    });
   const ids = (os: { _id: string }[]) => os.map((o) => o._id);
 
   it.each([
