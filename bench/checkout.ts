@@ -18,8 +18,8 @@
  *   P  embedded, spread, every order in a region (19 % tax, a shipping option) with a 10 %
  *      promotion code whose use the saga counts, vs plain orders (no region), interleaved rounds in
  *      the same run (target: priced / plain >= 0.8, orders/s and CPU per order).
- *   R  embedded, spread, every order risk-scored (as shipped) vs the risk step stubbed out, in
- *      one node switched between rounds (bench/risk-toggle-preload.ts), BENCH_R_PAIRS (20) pairs
+ *   R  (bench/checkout-risk.ts) embedded, spread, every order risk-scored (as shipped) vs the risk
+ *      step stubbed out, in one node switched between rounds (bench/risk-toggle-preload.ts), BENCH_R_PAIRS (20) pairs
  *      of BENCH_R_SECONDS (2) s rounds alternating (ABBA), BENCH_R_USERS (64) customers; the
  *      median of the pairs' CPU per order with / without (target <= 1.05).
  *      BENCH_R_SAME=1 keeps scoring on in every round (A/A: the spread between rounds).
@@ -41,13 +41,12 @@
  * (niceness of the bridge process, default 0), BENCH_VERBOSE=1 (CPU per order of each process).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { ServiceBroker } from "moleculer";
 import { loadService } from "../bin/node";
-import { profileShare } from "./profile-share";
+import { riskRounds } from "./checkout-risk";
 import { loadConfig, reloadConfig } from "../lib/config";
 import { brokerOptions } from "../moleculer.config";
 import {
@@ -71,12 +70,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
  * compared on its own (the two run back to back), and the median of those ratios.
  */
 const K_ROUNDS = Number(process.env.BENCH_K_ROUNDS ?? 6);
-/** Phase R's pairs of rounds and their length: many short rounds, so the host's swings average out. */
-const R_PAIRS = Number(process.env.BENCH_R_PAIRS ?? 20);
-const R_SECONDS = Number(process.env.BENCH_R_SECONDS ?? 2);
 export const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const ONLY = new Set((process.env.BENCH_ONLY ?? "e,c,k,p,r").split(",").map((s) => s.trim()));
-const R_USERS = Number(process.env.BENCH_R_USERS ?? 64);
 const KAFKA = process.env.BENCH_KAFKA_BROKERS ?? "127.0.0.1:9092";
 /** BENCH_BRIDGE_NICE=19 runs the bridge at low CPU priority: it catches up when checkout idles. */
 const BRIDGE_NICE = Number(process.env.BENCH_BRIDGE_NICE ?? 0);
@@ -157,7 +152,7 @@ async function seed() {
  * A node's NODE_OPTIONS: `extra`, then BENCH_NODE_OPTIONS. No deprecation warnings: NeDB's adapter
  * trips one per query (noise, not signal).
  */
-const nodeOptions = (extra: string) => ({
+export const nodeOptions = (extra: string) => ({
   NODE_OPTIONS: `--no-deprecation ${extra} ${process.env.BENCH_NODE_OPTIONS ?? ""}`.trim(),
 });
 
@@ -565,119 +560,6 @@ async function kafkaRounds(base: string, tokens: string[], common: Record<string
 }
 
 /** Phase R: the checkout's cost of risk scoring, as CPU per order with / without it. */
-async function riskRounds(seeded: string) {
-  return process.env.BENCH_R_NODES === "2" ? riskTwoNodes(seeded) : riskOneNode(seeded);
-}
-
-const riskNode = async (name: string, seeded: string, extra: Record<string, string>, ipc = false) => {
-  const port = await freePort();
-  const child = startNode(
-    name,
-    CHECKOUT,
-    { DATA_DIR: tmpDir(`bench-co-${name}-`, seeded), PORT: String(port), ...extra },
-    0,
-    ipc,
-  );
-  return { child, base: `http://127.0.0.1:${port}` };
-};
-
-/** ABBA rounds of `on` and `off`; the CPU per order of each pair, with / without. */
-async function riskPairs(on: (r: number) => Promise<Row>, off: (r: number) => Promise<Row>) {
-  const pairs: Array<{ cpu: number; rps: number }> = [];
-  for (let r = 1; r <= R_PAIRS; r++) {
-    let w: Row, wo: Row;
-    if (r % 2) [w, wo] = [await on(r), await off(r)];
-    else [wo, w] = [await off(r), await on(r)];
-    pairs.push({ cpu: w.cpuUs / wo.cpuUs, rps: w.rps / wo.rps });
-  }
-  console.log(`    CPU per order with / without, each pair: ${pairs.map((p) => p.cpu.toFixed(3)).join(" ")}`);
-  return { cpu: median(pairs.map((p) => p.cpu)), rps: median(pairs.map((p) => p.rps)) };
-}
-
-/**
- * One node, its risk step switched on and off between rounds (bench/risk-toggle-preload.ts):
- * both sides share the process, its heap and its stored orders. BENCH_R_SAME=1 keeps scoring on
- * in every round (A/A: the spread between rounds alone).
- */
-/** The risk step's own work, callees included (mixins/order-risk.mixin.ts, domain/risk*.ts). */
-const SCORING_FUNCTIONS = ["scoreRisk", "riskFacts", "accountCreatedAt", "accountFacts", "assess"];
-
-async function riskOneNode(seeded: string) {
-  const preload = path.join(__dirname, "risk-toggle-preload.js");
-  const profileDir = process.env.BENCH_R_PROFILE_DIR;
-  if (profileDir) {
-    fs.mkdirSync(profileDir, { recursive: true });
-    // This run's rounds only.
-    for (const f of fs.readdirSync(profileDir))
-      if (/^with(out)?-\d+\.cpuprofile$/.test(f)) fs.rmSync(path.join(profileDir, f));
-  }
-  const { child, base } = await riskNode(
-    "risk",
-    seeded,
-    { ...nodeOptions(`--require ${preload}`), ...(profileDir ? { BENCH_R_PROFILE_DIR: profileDir } : {}) },
-    true,
-  );
-  const scoring = (on: boolean) =>
-    new Promise<void>((resolve) => {
-      child.once("message", () => resolve());
-      child.send({ scoring: on || Boolean(process.env.BENCH_R_SAME) });
-    });
-  try {
-    await waitReady(base);
-    const tokens = await signUsers(base, R_USERS);
-    await load("R warm-up (not counted)", base, tokens, spread, SECONDS);
-    const round = (on: boolean) => async (r: number) => {
-      await scoring(on);
-      return load(`R ${on ? "with" : "without"} risk scoring #${r}`, base, tokens, spread, R_SECONDS);
-    };
-    const result = await riskPairs(round(true), round(false));
-    await scoring(true); // ends the last round's profile (BENCH_R_PROFILE_DIR)
-    await consistency("R", base);
-    if (profileDir) {
-      const { share } = profileShare(profileDir, "with-", SCORING_FUNCTIONS);
-      console.log(
-        `    scoring's own code, share of the main thread's busy time in the scored rounds: ${(share * 100).toFixed(2)} %`,
-      );
-    }
-    return result;
-  } finally {
-    await kill([child], process.env.BENCH_PROFILE ? 15_000 : undefined);
-  }
-}
-
-/**
- * Two nodes up for the whole phase, one with the risk step stubbed (bench/no-risk-preload.ts).
- * BENCH_R_SAME=1 scores on both (A/A between two processes); BENCH_R_ON_OPTIONS sets the scored
- * node's NODE_OPTIONS.
- */
-async function riskTwoNodes(seeded: string) {
-  const onOptions = process.env.BENCH_R_ON_OPTIONS;
-  const scored = await riskNode("risk-on", seeded, onOptions ? nodeOptions(onOptions) : {});
-  const preload = path.join(__dirname, "no-risk-preload.js");
-  const unscored = await riskNode(
-    "risk-off",
-    seeded,
-    process.env.BENCH_R_SAME ? {} : nodeOptions(`--require ${preload}`),
-  );
-  try {
-    await Promise.all([waitReady(scored.base), waitReady(unscored.base)]);
-    const [tokensOn, tokensOff] = await Promise.all([
-      signUsers(scored.base, R_USERS),
-      signUsers(unscored.base, R_USERS),
-    ]);
-    await load("R warm-up, scoring (not counted)", scored.base, tokensOn, spread, SECONDS);
-    await load("R warm-up, no scoring (not counted)", unscored.base, tokensOff, spread, SECONDS);
-    const result = await riskPairs(
-      (r) => load(`R with risk scoring #${r}`, scored.base, tokensOn, spread, R_SECONDS),
-      (r) => load(`R without risk scoring #${r}`, unscored.base, tokensOff, spread, R_SECONDS),
-    );
-    await consistency("R (scored node)", scored.base);
-    return result;
-  } finally {
-    await kill([scored.child, unscored.child], process.env.BENCH_PROFILE ? 15_000 : undefined);
-  }
-}
-
 /** The catalogue and its stock, seeded by a child of this file into a fresh DATA_DIR. */
 export async function seedCatalog(): Promise<string> {
   const seeded = tmpDir("bench-co-seed-");
