@@ -55,14 +55,14 @@ async function riskPairs(on: (r: number) => Promise<Row>, off: (r: number) => Pr
   return { cpu: median(pairs.map((p) => p.cpu)), rps: median(pairs.map((p) => p.rps)) };
 }
 
+/** The risk step's own work, callees included (mixins/order-risk.mixin.ts, domain/risk*.ts). */
+const SCORING_FUNCTIONS = ["scoreRisk", "riskFacts", "accountCreatedAt", "accountFacts", "assess"];
+
 /**
  * One node, its risk step switched on and off between rounds (bench/risk-toggle-preload.ts):
  * both sides share the process, its heap and its stored orders. BENCH_R_SAME=1 keeps scoring on
  * in every round (A/A: the spread between rounds alone).
  */
-/** The risk step's own work, callees included (mixins/order-risk.mixin.ts, domain/risk*.ts). */
-const SCORING_FUNCTIONS = ["scoreRisk", "riskFacts", "accountCreatedAt", "accountFacts", "assess"];
-
 async function riskOneNode(seeded: string) {
   const preload = path.join(__dirname, "risk-toggle-preload.js");
   const profileDir = process.env.BENCH_R_PROFILE_DIR;
