@@ -107,18 +107,18 @@ async function riskOneNode(seeded: string) {
 }
 
 /**
- * Two nodes up for the whole phase, one with the risk step stubbed (bench/no-risk-preload.ts).
+ * Two nodes up for the whole phase, one with its risk step off (bench/risk-toggle-preload.ts).
  * BENCH_R_SAME=1 scores on both (A/A between two processes); BENCH_R_ON_OPTIONS sets the scored
  * node's NODE_OPTIONS.
  */
 async function riskTwoNodes(seeded: string) {
   const onOptions = process.env.BENCH_R_ON_OPTIONS;
   const scored = await riskNode("risk-on", seeded, onOptions ? nodeOptions(onOptions) : {});
-  const preload = path.join(__dirname, "no-risk-preload.js");
+  const preload = path.join(__dirname, "risk-toggle-preload.js");
   const unscored = await riskNode(
     "risk-off",
     seeded,
-    process.env.BENCH_R_SAME ? {} : nodeOptions(`--require ${preload}`),
+    process.env.BENCH_R_SAME ? {} : { ...nodeOptions(`--require ${preload}`), BENCH_R_SCORING: "0" },
   );
   try {
     await Promise.all([waitReady(scored.base), waitReady(unscored.base)]);

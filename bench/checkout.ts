@@ -19,15 +19,15 @@
  *      promotion code whose use the saga counts, vs plain orders (no region), interleaved rounds in
  *      the same run (target: priced / plain >= 0.8, orders/s and CPU per order).
  *   R  (bench/checkout-risk.ts) embedded, spread, every order risk-scored (as shipped) vs the risk
- *      step stubbed out, in one node switched between rounds (bench/risk-toggle-preload.ts), BENCH_R_PAIRS (20) pairs
- *      of BENCH_R_SECONDS (2) s rounds alternating (ABBA), BENCH_R_USERS (64) customers; the
- *      median of the pairs' CPU per order with / without (target <= 1.05).
+ *      step stubbed out, in one node switched between rounds (bench/risk-toggle-preload.ts):
+ *      BENCH_R_PAIRS (20) ABBA pairs of BENCH_R_SECONDS (2) s rounds, BENCH_R_USERS (64)
+ *      customers; the median of the pairs' CPU per order with / without (target <= 1.05).
  *      BENCH_R_SAME=1 keeps scoring on in every round (A/A: the spread between rounds).
  *      BENCH_R_PROFILE_DIR=<dir>: a CPU profile of each round there, and the share of the scored
  *      rounds' main-thread time spent in the risk step's own code (bench/profile-share.ts).
- *      BENCH_R_NODES=2: two nodes instead, one stubbed by bench/no-risk-preload.ts; with it,
- *      BENCH_R_SAME scores on both and BENCH_R_ON_OPTIONS sets the scored node's NODE_OPTIONS
- *      (e.g. a --require of bench/nedb-own-deletes-preload.js: NeDB's own bucket removal vs ours).
+ *      BENCH_R_NODES=2: two nodes instead, one started with scoring off; with it, BENCH_R_SAME
+ *      scores on both and BENCH_R_ON_OPTIONS sets the scored node's NODE_OPTIONS (e.g. a
+ *      --require of bench/nedb-own-deletes-preload.js: NeDB's own bucket removal vs ours).
  * After each phase: orders counted by the API (admin) against units sold in the catalogue.
  *
  * Every node is a real `dist/bin/node.js` process on the embedded default store (NeDB files):
@@ -559,7 +559,6 @@ async function kafkaRounds(base: string, tokens: string[], common: Record<string
   return { rps: median(pairs.map((p) => p.rps)), cpu: median(pairs.map((p) => p.cpu)) };
 }
 
-/** Phase R: the checkout's cost of risk scoring, as CPU per order with / without it. */
 /** The catalogue and its stock, seeded by a child of this file into a fresh DATA_DIR. */
 export async function seedCatalog(): Promise<string> {
   const seeded = tmpDir("bench-co-seed-");

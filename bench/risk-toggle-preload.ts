@@ -1,10 +1,11 @@
 /**
- * Preloaded (`node --require`) by bench/checkout.ts's phase R into its one node: between rounds
- * the bench says whether the risk step scores (IPC message `{scoring: boolean}`, answered with
- * the same once it holds), so the rounds with and without scoring share one process: its heap,
- * its compiled code and the orders it stores. Two processes differed by ±10 % on the same code.
- * Unscored, the risk step moves every order on as no-risk-preload.ts does. Bench only: no product
- * setting can switch scoring off (API.md: every order is scored).
+ * Preloaded (`node --require`) by bench/checkout-risk.ts (phase R of bench/checkout) into its one
+ * node: between rounds the bench says whether the risk step scores (IPC message
+ * `{scoring: boolean}`, answered with the same once it holds), so the rounds with and without
+ * scoring share one process: its heap, its compiled code and the orders it stores. Two processes
+ * differed by ±10 % on the same code. BENCH_R_SCORING=0 starts with scoring off (the unscored node
+ * of the two-node mode). Unscored, the risk step moves every order on unscored. Bench only: no
+ * product setting can switch scoring off (API.md: every order is scored).
  */
 import fs from "node:fs";
 import { Session } from "node:inspector";
@@ -18,7 +19,7 @@ const unscored: RiskOutcome = {
   set: {},
 };
 const score = OrderRiskMixin.methods!.scoreRisk as (...args: unknown[]) => Promise<RiskOutcome>;
-let scoring = true;
+let scoring = process.env.BENCH_R_SCORING !== "0";
 OrderRiskMixin.methods!.scoreRisk = function (this: unknown, ...args: unknown[]) {
   return scoring ? score.apply(this, args) : Promise.resolve(unscored);
 };

@@ -78,7 +78,7 @@ export function featureVector(f: RiskFacts): number[] {
   return FEATURES.map((name) => values[name]);
 }
 
-/** Fingerprints computed so far: every order of a card then holds one shared string. */
+/** Fingerprints computed so far: a card's orders come again and again, and each was a SHA-256. */
 const fingerprints = new Map<string, string>();
 /** Past this many the kept fingerprints are dropped (they are recomputed as needed). */
 const FINGERPRINTS_KEPT = 10_000;
@@ -146,7 +146,7 @@ export function accountFacts(
     declines: 0,
     ordersByCard: 0,
     declinesByCard: 0,
-    cards: 1,
+    cards: 0,
     paid: [],
   };
   const cards = new Set([opts.card]);

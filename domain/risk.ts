@@ -22,25 +22,14 @@ export interface Risk {
 }
 
 /**
- * The risk as an order stores it: its JSON text, and the same string for every order of the same
- * risk. NeDB copies and checks an order field by field on each of its later writes (the rest of
- * its checkout), and each object an order keeps is one more for the garbage collector to trace;
- * the object was two (risk, reasons) per order. Orders stored before hold the object.
+ * The risk as an order stores it: its JSON text. NeDB copies and checks an order field by field
+ * on each of its later writes (the rest of its checkout); as an object the risk was two more
+ * objects per order to copy, check and keep (the risk and its reasons). Orders stored before
+ * hold the object.
  */
 export type StoredRisk = Risk | string;
 
-const storedTexts = new Map<string, string>();
-/** Past this many distinct risks the kept texts are dropped (a new one is made as needed). */
-const STORED_KEPT = 1000;
-
-export function storedRisk(risk: Risk): string {
-  const text = JSON.stringify(risk);
-  const kept = storedTexts.get(text);
-  if (kept !== undefined) return kept;
-  if (storedTexts.size >= STORED_KEPT) storedTexts.clear();
-  storedTexts.set(text, text);
-  return text;
-}
+export const storedRisk = (risk: Risk): string => JSON.stringify(risk);
 
 export const riskOf = (stored: StoredRisk): Risk =>
   typeof stored === "string" ? (JSON.parse(stored) as Risk) : stored;
