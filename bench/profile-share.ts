@@ -4,13 +4,15 @@
  * it, with no second run to compare against (whose spread on this shared machine is ±10 %).
  * A function counts where it is outermost on the stack, so nested ones are not counted twice;
  * an async function's continuations are on the stack under their own name, so they count too.
+ * The profiler's own work (frames of `node:inspector`, where stopping a profile shows) is not
+ * busy time of the process measured, so it counts on neither side.
  */
 import fs from "node:fs";
 import path from "node:path";
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string };
+  callFrame: { functionName: string; url?: string };
   children?: number[];
 }
 interface Profile {
@@ -31,6 +33,7 @@ export function profileShare(dir: string, prefix: string, functions: readonly st
     profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
     const walk = (node: ProfileNode, within: boolean) => {
       const name = node.callFrame.functionName;
+      if (node.callFrame.url === "node:inspector") return;
       const us = self.get(node.id) ?? 0;
       if (name !== "(idle)" && name !== "(program)") busy += us;
       const counted = within || wanted.has(name);
