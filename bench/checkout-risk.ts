@@ -21,10 +21,15 @@ import {
 import { profileShare } from "./profile-share";
 import { freePort, kill, tmpDir } from "./support";
 
-/** Pairs of rounds and their length: many short rounds, so the host's swings average out. */
-const R_PAIRS = Number(process.env.BENCH_R_PAIRS ?? 20);
-const R_SECONDS = Number(process.env.BENCH_R_SECONDS ?? 2);
-const R_USERS = Number(process.env.BENCH_R_USERS ?? 64);
+/**
+ * Pairs of rounds and their length: many short rounds, so the host's swings (which last seconds)
+ * fall mostly within a pair. Each round's CPU is read in 10 ms ticks, so 1 s is about as short
+ * as they can be.
+ */
+const R_PAIRS = Number(process.env.BENCH_R_PAIRS ?? 60);
+const R_SECONDS = Number(process.env.BENCH_R_SECONDS ?? 1);
+/** Customers: the shop's many, so that each account has a few recent orders, not a thousand. */
+export const R_USERS = Number(process.env.BENCH_R_USERS ?? 3000);
 
 export async function riskRounds(seeded: string) {
   return process.env.BENCH_R_NODES === "2" ? riskTwoNodes(seeded) : riskOneNode(seeded);
