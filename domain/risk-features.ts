@@ -139,13 +139,7 @@ export interface AccountFacts {
  */
 export function accountFacts(
   orders: readonly AccountOrder[],
-  opts: {
-    exclude: { _id: string; createdAt: string };
-    since: string;
-    card: string;
-    paid: readonly string[];
-    historyLength: number;
-  },
+  opts: { exclude: string; since: string; card: string; paid: readonly string[]; historyLength: number },
 ): AccountFacts {
   const facts: AccountFacts = {
     orders: 0,
@@ -159,9 +153,8 @@ export function accountFacts(
   const paid = facts.paid;
   for (let i = orders.length - 1; i >= 0; i--) {
     const o = orders[i];
+    if (o._id === opts.exclude) continue;
     const { createdAt, status } = o;
-    // Its id is read only where its time matches: each field read of a stored order is a look-up.
-    if (createdAt === opts.exclude.createdAt && o._id === opts.exclude._id) continue;
     if (createdAt >= opts.since) {
       facts.orders++;
       const declined = isDecline(o);

@@ -160,7 +160,7 @@ export const OrderRiskMixin: ServiceSchema = {
         >,
         d.userId ? this.accountCreatedAt(via, d.userId) : null,
       ]);
-      const own = accountFacts(latest, { exclude: d, since, card, paid: PAID, historyLength: HISTORY });
+      const own = accountFacts(latest, { exclude: d._id, since, card, paid: PAID, historyLength: HISTORY });
       // A card counted per account (not shared) has no orders but the account's own.
       const [ordersByCard, declinesByCard, ordersByAddress, declinesByAddress] =
         shared || address
