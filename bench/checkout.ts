@@ -22,9 +22,8 @@
  *      step stubbed out, in one node switched between rounds (bench/risk-toggle-preload.ts):
  *      BENCH_R_PAIRS (60) ABBA pairs of BENCH_R_SECONDS (1) s rounds; the median of the pairs'
  *      CPU per order with / without (target <= 1.05). The orders come from BENCH_R_USERS (3,000)
- *      customers, ~15 orders each in the phase. Scoring reads up to 50 of the account's latest
- *      orders, so its cost grows with the account's orders: BENCH_R_USERS=64 (~1,000 each) has
- *      every order at that cap, the worst case.
+ *      customers, ~15 orders each in the phase. BENCH_R_USERS=64 (~1,000 each) scores every
+ *      order at the cap of 50 latest orders read (bench/RESULTS.md: it costs about the same).
  *      BENCH_R_SAME=1 keeps scoring on in every round (A/A: the spread between rounds).
  *      BENCH_R_PROFILE_DIR=<dir>: a CPU profile of each round there, and the share of the scored
  *      rounds' main-thread time spent in the risk step's own code (bench/profile-share.ts).

@@ -4,8 +4,8 @@
  * `{scoring: boolean}`, answered with the same once it holds), so the rounds with and without
  * scoring share one process: its heap, its compiled code and the orders it stores. Two processes
  * differed by ±10 % on the same code. BENCH_R_SCORING=0 starts with scoring off (the unscored node
- * of the two-node mode). Unscored, the risk step moves every order on unscored. Bench only: no
- * product setting can switch scoring off (API.md: every order is scored).
+ * of the two-node mode). Unscored, the risk step moves every order on with no risk stored.
+ * Bench only: no product setting can switch scoring off (API.md: every order is scored).
  */
 import fs from "node:fs";
 import { Session } from "node:inspector";
