@@ -106,6 +106,17 @@ export function claimVerdict(doc: Pick<DeliveryDoc, "status" | "leaseUntil">, no
   return { kind: "take" };
 }
 
+/**
+ * The Message-ID of a delivery's email: one per (event, channel), the same on every attempt. A
+ * node killed between SMTP's "250 OK" and the record of it leaves the delivery pending, and the
+ * node that takes it over sends it again; receivers that drop a Message-ID they already hold
+ * (Gmail, Sieve's `duplicate`, Mailpit's --ignore-duplicate-ids) then show it once.
+ */
+export function messageIdOf(eventId: string, channel: string, domain = "shop.local"): string {
+  const local = `${eventId}.${channel}`.replace(/[^\w.!#$%&'*+/=?^`{|}~-]/g, "-");
+  return `<${local}@${domain}>`;
+}
+
 /** Attempts are counted across workers: a takeover continues the count, it does not restart it. */
 export function isLastAttempt(attempt: number, maxAttempts: number, transient: boolean): boolean {
   return !transient || attempt >= maxAttempts;

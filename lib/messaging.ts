@@ -13,6 +13,8 @@ export interface Email {
   subject: string;
   text: string;
   html: string;
+  /** `<…@…>`; nodemailer makes a random one when it is absent. */
+  messageId?: string;
 }
 export interface Sms {
   to: string;

@@ -1,12 +1,13 @@
 /**
  * Email and SMS on domain events, each sent at most once per (event, channel) while the store
- * answers, and never silently dropped. What must stay true:
+ * answers and the sending node lives, and never silently dropped. What must stay true:
  * - a delivery record (one id per event and channel) is claimed under a lease with a fence
  *   (lib/delivery-lease.ts) before anything is sent;
  * - a redelivery that finds another worker's live lease comes back after it (nak with a delay),
  *   since that worker may die; it is never acknowledged and forgotten;
  * - a send that succeeded is never repeated because the write recording it failed: the write is
- *   retried on its own;
+ *   retried on its own; only a node that dies between the two leaves it to be sent again, and
+ *   then with the same Message-ID (domain/notifications.ts, messageIdOf);
  * - a stopping node does not wait out a backoff: it gives its leases back and naks its messages
  *   so another node sends them at once;
  * - after NOTIFY_MAX_ATTEMPTS (counted across workers) the delivery is `failed`, listed, counted
@@ -18,6 +19,7 @@ import {
   backoffMs,
   isLastAttempt,
   isTransient,
+  messageIdOf,
   planDeliveries,
   toDelivery,
   type Channel,
@@ -198,6 +200,7 @@ const NotificationsService: ServiceSchema<ServiceSettingSchema, Methods, Vars> &
     /** Attempts, with backoff, until sent, failed, taken over by another worker or given back. */
     async attempt(evt, p, held) {
       const message = renderMessage(p);
+      if (p.channel === "email") (message as Email).messageId = messageIdOf(evt.eventId, p.channel);
       for (let attempt = held.attempts + 1; ; attempt++) {
         // Recorded before the send, so a takeover continues the count (and a lost lease shows).
         const mine = await this.shutdown.persist(

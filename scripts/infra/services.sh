@@ -232,12 +232,15 @@ mailpit_install() {
   rm -rf "$gobin"
 }
 
+# --ignore-duplicate-ids: like Gmail, keep one copy of a Message-ID. A notifications node killed
+# between SMTP's 250 and its record leaves the email to be resent, with the same Message-ID.
 mailpit_start() {
   local dir="$INFRA_STATE/mailpit"
   mkdir -p "$dir"
   start_daemon mailpit "$MAILPIT_BIN" --smtp "$INFRA_HOST:$MAILPIT_SMTP_PORT" \
     --listen "$INFRA_HOST:$MAILPIT_HTTP_PORT" --smtp-auth-accept-any --smtp-auth-allow-insecure \
-    --database "$dir/mailpit.db" --max 20000 --disable-version-check --smtp-disable-rdns
+    --database "$dir/mailpit.db" --max 20000 --disable-version-check --smtp-disable-rdns \
+    --ignore-duplicate-ids
 }
 
 mailpit_probe() {

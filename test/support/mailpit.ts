@@ -1,6 +1,8 @@
 /** Reads what reached the real SMTP server (Mailpit) through its HTTP API. */
 export interface MailSummary {
   ID: string;
+  /** The Message-ID header, without its angle brackets. */
+  MessageID: string;
   Subject: string;
   To: { Address: string }[];
   Snippet: string;

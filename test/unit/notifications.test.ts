@@ -11,11 +11,13 @@ import {
   formatMoney,
   isLastAttempt,
   isTransient,
+  messageIdOf,
   planDeliveries,
   render,
   type DeliveryDoc,
 } from "../../domain/notifications";
 import { reloadConfig } from "../../lib/config";
+import { createMessaging } from "../../lib/messaging";
 import { renderMessage } from "../../lib/notification-templates";
 import { DeliveryLeases, deliveryId, type Held } from "../../lib/delivery-lease";
 import { brokerOptions } from "../../moleculer.config";
@@ -110,6 +112,20 @@ describe("notification rules", () => {
   it("should back off exponentially up to a cap", () => {
     expect([1, 2, 3, 4].map((a) => backoffMs(a, 1000))).toEqual([1000, 2000, 4000, 8000]);
     expect(backoffMs(10, 1000)).toBe(30_000);
+  });
+
+  it("should give a delivery's email one Message-ID, legal in the header whatever the event id", () => {
+    expect(messageIdOf("4da0c4eb-c526", "email")).toBe("<4da0c4eb-c526.email@shop.local>");
+    expect(messageIdOf("a b<c>@d", "email")).toBe("<a-b-c--d.email@shop.local>");
+  });
+
+  it("should put the Message-ID in the email it writes", async () => {
+    const dataDir = tmpDir();
+    const messaging = createMessaging({ ...reloadConfig(), dataDir, smtpUrl: undefined } as any);
+    const messageId = messageIdOf(randomUUID(), "email");
+    await messaging.sendEmail({ to: "a@shop.test", subject: "s", text: "t", html: "<p>t</p>", messageId });
+    const [file] = fs.readdirSync(path.join(dataDir, "mail"));
+    expect(fs.readFileSync(path.join(dataDir, "mail", file), "utf8")).toContain(`Message-ID: ${messageId}`);
   });
 });
 
@@ -256,6 +272,34 @@ describe("a redelivery while another worker holds the lease", () => {
     expect(answers.map((a) => a.kind)).toEqual(["nak", "ack"]);
     expect(node.messaging.emails).toHaveLength(1);
     expect(await node.record(evt)).toMatchObject({ status: "sent", owner: null });
+  });
+});
+
+describe("a node killed between its send and the record of it", () => {
+  let node: Node;
+  beforeAll(async () => {
+    node = await notificationsNode(tmpDir(), {});
+  });
+  afterAll(() => node.broker.stop());
+
+  it("should send it again on takeover with the same Message-ID, so the receiver can drop the copy", async () => {
+    const evt = welcomeEvent();
+    await deliverUntilSettled(node.handler, evt);
+    // What the dead node left: attempt 1 recorded, sent, but `sent` never written.
+    await node.svc.adapter.removeById(deliveryId(evt.eventId, "email"));
+    await node.svc.adapter.insert(abandonedRecord(evt, { attempts: 1, leaseUntil: Date.now() - 1 }));
+    await deliverUntilSettled(node.handler, evt);
+    const ids = node.messaging.emails.map((m) => m.messageId);
+    expect(ids).toEqual([`<${evt.eventId}.email@shop.local>`, `<${evt.eventId}.email@shop.local>`]);
+    expect(await node.record(evt)).toMatchObject({ status: "sent", attempts: 2 });
+  });
+
+  it("should give every other delivery a Message-ID of its own", async () => {
+    const [a, b] = [welcomeEvent(), welcomeEvent()];
+    await deliverUntilSettled(node.handler, a);
+    await deliverUntilSettled(node.handler, b);
+    const ids = node.messaging.emails.slice(-2).map((m) => m.messageId);
+    expect(new Set(ids).size).toBe(2);
   });
 });
 
