@@ -114,10 +114,6 @@ export interface AccountOrder {
   shippingAddress: { country: string };
 }
 
-/** A declined payment (not a reservation that ran out, which says nothing of the card). */
-export const isDecline = (o: { status: string; reason?: string }) =>
-  o.status === "payment_failed" && o.reason !== "reservation_expired";
-
 /** What the account's own orders say of the order being scored. */
 export interface AccountFacts {
   /** Since `since`: its orders and declines, those with `card`, its distinct cards (`card` included). */
@@ -132,14 +128,21 @@ export interface AccountFacts {
 
 /**
  * The account's facts in one pass over its orders, given in any order, `exclude` (the order being
- * scored) left out. One pass: each order is a look-up somewhere in a large heap, and a second
- * pass over the same orders cost about as much as the first. Walked from the end: a store that
- * appends keeps the newest there, so the paid history fills at once and older orders cost one
- * comparison each.
+ * scored) left out. Each field of each order is read once: an order is a look-up somewhere in a
+ * large heap (a NeDB document is a hash table to V8), ~1 µs a field on the checkout bench, so the
+ * order scored is told apart by its `createdAt` before its `_id`, and the paid history's times
+ * are kept beside it. Walked from the end: a store that appends keeps the newest there, so the
+ * paid history fills at once and older orders cost one comparison each.
  */
 export function accountFacts(
   orders: readonly AccountOrder[],
-  opts: { exclude: string; since: string; card: string; paid: readonly string[]; historyLength: number },
+  opts: {
+    exclude: { _id: string; createdAt: string };
+    since: string;
+    card: string;
+    paid: readonly string[];
+    historyLength: number;
+  },
 ): AccountFacts {
   const facts: AccountFacts = {
     orders: 0,
@@ -150,27 +153,35 @@ export function accountFacts(
     paid: [],
   };
   const cards = new Set([opts.card]);
-  const paid = facts.paid;
+  const { paid } = facts;
+  const paidAt: string[] = [];
+  const { exclude, since, historyLength } = opts;
   for (let i = orders.length - 1; i >= 0; i--) {
     const o = orders[i];
-    if (o._id === opts.exclude) continue;
     const { createdAt, status } = o;
-    if (createdAt >= opts.since) {
+    if (createdAt === exclude.createdAt && o._id === exclude._id) continue;
+    if (createdAt >= since) {
       facts.orders++;
-      const declined = isDecline(o);
+      // A declined payment; a reservation that ran out says nothing of the card.
+      const declined = status === "payment_failed" && o.reason !== "reservation_expired";
       if (declined) facts.declines++;
-      if (o.riskCard === opts.card) {
+      const riskCard = o.riskCard;
+      if (riskCard === opts.card) {
         facts.ordersByCard++;
         if (declined) facts.declinesByCard++;
-      } else if (o.riskCard) cards.add(o.riskCard);
+      } else if (riskCard) cards.add(riskCard);
     }
     if (!opts.paid.includes(status)) continue;
-    if (paid.length >= opts.historyLength && (!paid.length || createdAt <= paid[paid.length - 1].createdAt))
+    if (paid.length >= historyLength && (!paid.length || createdAt <= paidAt[paidAt.length - 1]))
       continue;
     let at = paid.length;
-    while (at > 0 && paid[at - 1].createdAt < createdAt) at--;
+    while (at > 0 && paidAt[at - 1] < createdAt) at--;
     paid.splice(at, 0, o);
-    if (paid.length > opts.historyLength) paid.pop();
+    paidAt.splice(at, 0, createdAt);
+    if (paid.length > historyLength) {
+      paid.pop();
+      paidAt.pop();
+    }
   }
   facts.cards = cards.size;
   return facts;

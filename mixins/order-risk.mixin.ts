@@ -40,13 +40,17 @@ import type { RiskOutcome } from "./risk-step";
 
 /** Paid orders, whose amounts and countries are the account's history. */
 const PAID: OrderStatus[] = ["confirmed", "shipped", "delivered"];
-/** Earlier paid orders the amount and country history is taken from. */
-const HISTORY = 20;
 /**
- * The account's latest orders read per scoring: its last hour and its paid history. Counts
- * beyond this are off the model's scale (its training bursts reach 12 orders an hour).
+ * Earlier paid orders the amount and country history is taken from: the model learned on
+ * histories of up to 12 (scripts/train-risk.ts).
  */
-const LATEST = 50;
+const HISTORY = 12;
+/**
+ * The account's latest orders read per scoring: its last hour and its paid history. Twice the
+ * largest burst the model learned on (12 orders an hour): counts past it change no decision,
+ * and each order read is ~1-2 µs on a shop's large heap (bench/RESULTS.md, phase R).
+ */
+const LATEST = 24;
 /** What scoring reads of those orders. */
 const LATEST_FIELDS = [
   "_id",
@@ -160,7 +164,13 @@ export const OrderRiskMixin: ServiceSchema = {
         >,
         d.userId ? this.accountCreatedAt(via, d.userId) : null,
       ]);
-      const own = accountFacts(latest, { exclude: d._id, since, card, paid: PAID, historyLength: HISTORY });
+      const own = accountFacts(latest, {
+        exclude: d,
+        since,
+        card,
+        paid: PAID,
+        historyLength: HISTORY,
+      });
       // A card counted per account (not shared) has no orders but the account's own.
       const [ordersByCard, declinesByCard, ordersByAddress, declinesByAddress] =
         shared || address

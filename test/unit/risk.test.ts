@@ -111,7 +111,7 @@ describe("the account's history from its orders", () => {
   const since = new Date(Date.UTC(2026, 0, 1, 0, 30)).toISOString();
   const history = (orders: ReturnType<typeof order>[], historyLength = 3) =>
     accountFacts(orders, {
-      exclude: "self",
+      exclude: { _id: "self", createdAt: order("self", 59).createdAt },
       since,
       card: "card-a",
       paid: ["confirmed", "shipped"],
@@ -159,8 +159,9 @@ describe("the account's last-hour counts", () => {
   });
 
   const counted = (orders: ReturnType<typeof o>[], card: string) => {
+    // The order scored has the others' createdAt here: it is told apart by its _id.
     const { paid, ...counts } = accountFacts(orders, {
-      exclude: "self",
+      exclude: { _id: "self", createdAt: "2026-01-01T00:00:00.000Z" },
       since: "2026-01-01T00:00:00.000Z",
       card,
       paid: [],
@@ -185,6 +186,13 @@ describe("the account's last-hour counts", () => {
       "card-a",
     );
     expect(counts).toEqual({ orders: 6, declines: 2, ordersByCard: 3, declinesByCard: 1, cards: 3 });
+  });
+
+  it("should leave out the order scored only when both its _id and its createdAt match", () => {
+    const self = { ...o("payment_failed", "card-b"), _id: "self" };
+    expect(counted([self, o("confirmed", "card-a")], "card-a")).toMatchObject({ orders: 1, cards: 1 });
+    const later = { ...self, createdAt: "2026-01-01T00:00:01.000Z" };
+    expect(counted([later], "card-a")).toMatchObject({ orders: 1, declines: 1, cards: 2 });
   });
 
   it("should count the order's own card among the cards when the account has no orders", () => {
