@@ -271,6 +271,9 @@ function print(row: Row) {
 const line = (picked: string | Record<string, string>) =>
   typeof picked === "string" ? { productId: picked } : picked;
 
+/** Whose turn it is next, per list of customers' tokens. */
+const turns = new WeakMap<string[], number>();
+
 /** Closed loop: each client places its next order as soon as the previous one answered. */
 export async function load(
   name: string,
@@ -288,9 +291,11 @@ export async function load(
   const each0 = perNode();
   const start = performance.now();
   const end = start + seconds * 1000;
-  const client = async (c: number) => {
-    // Each client takes the customers in turn: all of them place orders, not the first CONCURRENCY.
-    for (let k = 0; performance.now() < end; k++) {
+  // The customers take turns across the clients and the rounds: all of them place orders, not
+  // the first few hundred again each round.
+  let turn = turns.get(tokens) ?? 0;
+  const client = async () => {
+    while (performance.now() < end) {
       const t0 = performance.now();
       const body = {
         items: [{ ...line(pick()), quantity: 1 }],
@@ -303,7 +308,7 @@ export async function load(
         "POST",
         "/api/orders",
         body,
-        tokens[(c + CONCURRENCY * k) % tokens.length],
+        tokens[turn++ % tokens.length],
       ).catch((err) => ({
         status: 0,
         body: String(err),
@@ -312,7 +317,8 @@ export async function load(
       else if (!errors++) firstError = `${res.status} ${JSON.stringify(res.body).slice(0, 200)}`;
     }
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, (_, c) => client(c)));
+  await Promise.all(Array.from({ length: CONCURRENCY }, client));
+  turns.set(tokens, turn);
   const elapsed = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
