@@ -303,16 +303,12 @@ export async function load(
         shippingAddress: ADDRESS,
         ...extra,
       };
-      const res = await api(
-        base,
-        "POST",
-        "/api/orders",
-        body,
-        tokens[turn++ % tokens.length],
-      ).catch((err) => ({
-        status: 0,
-        body: String(err),
-      }));
+      const res = await api(base, "POST", "/api/orders", body, tokens[turn++ % tokens.length]).catch(
+        (err) => ({
+          status: 0,
+          body: String(err),
+        }),
+      );
       if (res.status === 201) latencies.push(performance.now() - t0);
       else if (!errors++) firstError = `${res.status} ${JSON.stringify(res.body).slice(0, 200)}`;
     }

@@ -172,8 +172,7 @@ export function accountFacts(
       } else if (riskCard) cards.add(riskCard);
     }
     if (!opts.paid.includes(status)) continue;
-    if (paid.length >= historyLength && (!paid.length || createdAt <= paidAt[paidAt.length - 1]))
-      continue;
+    if (paid.length >= historyLength && (!paid.length || createdAt <= paidAt[paidAt.length - 1])) continue;
     let at = paid.length;
     while (at > 0 && paidAt[at - 1] < createdAt) at--;
     paid.splice(at, 0, o);
