@@ -1,17 +1,34 @@
 /**
  * Preloaded (`node --require`) by bench/checkout-risk.ts (phase R of bench/checkout) into its one
- * node: between rounds the bench says whether the risk step scores (IPC message
- * `{scoring: boolean}`, answered with the same once it holds), so the rounds with and without
- * scoring share one process: its heap, its compiled code and the orders it stores. Two processes
- * differed by ±10 % on the same code. BENCH_R_SCORING=0 starts with scoring off (the unscored node
- * of the two-node mode). Unscored, the risk step moves every order on with no risk stored.
+ * node: between rounds the bench says what the risk step does (IPC message `{mode}`, answered
+ * once it holds), so the rounds of each comparison share one process: its heap, its compiled
+ * code and the orders it stores. Two processes differed by ±10 % on the same code.
+ * BENCH_R_SCORING=0 starts with scoring off (the unscored node of the two-node mode). Unscored,
+ * the risk step moves every order on with no risk stored.
  * Bench only: no product setting can switch scoring off (API.md: every order is scored).
  */
 import fs from "node:fs";
 import { Session } from "node:inspector";
 import path from "node:path";
+import { PerformanceObserver, constants } from "node:perf_hooks";
 import { OrderRiskMixin } from "../mixins/order-risk.mixin";
 import type { RiskOutcome } from "../mixins/risk-step";
+import { cardFingerprint } from "../domain/risk-features";
+
+interface Mode {
+  scoring: boolean;
+  /**
+   * Scorings more per order, their outcome dropped: each of an earlier order of another customer
+   * (one of the last RECENT scored with `extra` set, 0 included, so its account's orders are as
+   * long untouched as a real scoring's), at a random moment of the next 20 ms, among the other
+   * orders' work (its code and data as cold as the real scoring's), not back to back.
+   */
+  extra?: number;
+  /** Unscored: the order still stores this many copies of the fields scoring stores. */
+  fields?: number;
+  /** Unscored: the order is scored all the same, apart as `extra`'s are, its outcome dropped. */
+  apart?: boolean;
+}
 
 const unscored: RiskOutcome = {
   risk: { score: 0, level: "low", reasons: [], model: 0 },
@@ -19,9 +36,33 @@ const unscored: RiskOutcome = {
   set: {},
 };
 const score = OrderRiskMixin.methods!.scoreRisk as (...args: unknown[]) => Promise<RiskOutcome>;
-let scoring = process.env.BENCH_R_SCORING !== "0";
-OrderRiskMixin.methods!.scoreRisk = function (this: unknown, ...args: unknown[]) {
-  return scoring ? score.apply(this, args) : Promise.resolve(unscored);
+let mode: Mode = { scoring: process.env.BENCH_R_SCORING !== "0" };
+const RECENT = 3000;
+const recent: unknown[][] = [];
+let next = 0;
+/** A stored risk of the usual length and the card's fingerprint, `copies` times. */
+const storedFields = (d: { userId?: string; paymentToken: string }, copies: number) => {
+  const set: Record<string, string> = {};
+  const risk = JSON.stringify({ score: 7, level: "low", reasons: ["new account"], model: 1 });
+  const card = cardFingerprint(`${d.userId}\u0000${d.paymentToken}`);
+  for (let i = 0; i < copies; i++) {
+    set[i ? `risk${i}` : "risk"] = risk;
+    set[i ? `riskCard${i}` : "riskCard"] = card;
+  }
+  return set;
+};
+OrderRiskMixin.methods!.scoreRisk = async function (this: unknown, ...args: unknown[]) {
+  const { scoring, extra = 0, fields = 0, apart } = mode;
+  const later = (order: unknown[]) =>
+    setTimeout(() => score.apply(this, order).catch(() => undefined), Math.random() * 20);
+  if (!scoring) {
+    if (apart) later(args);
+    return fields ? { ...unscored, set: storedFields(args[1] as any, fields) } : unscored;
+  }
+  for (let i = 0; i < extra && recent.length; i++) later(recent[Math.floor(Math.random() * recent.length)]);
+  // Kept only where both sides keep them: the orders and contexts held are memory for the GC.
+  if (mode.extra !== undefined) recent[next++ % RECENT] = args;
+  return score.apply(this, args);
 };
 
 /**
@@ -42,18 +83,37 @@ async function nextRound() {
   if (!session) return;
   if (rounds++ > 0) {
     const { profile } = await post("Profiler.stop");
-    const name = `${scoring ? "with" : "without"}-${rounds - 1}.cpuprofile`;
+    const name = `${mode.scoring ? "with" : "without"}-${rounds - 1}.cpuprofile`;
     fs.writeFileSync(path.join(profileDir!, name), JSON.stringify(profile));
   }
   await post("Profiler.enable");
   await post("Profiler.start");
 }
 
-process.on("message", (message: { scoring?: unknown }) => {
-  if (typeof message?.scoring !== "boolean") return;
-  const on = message.scoring;
+/**
+ * The main thread's GC pauses since the last `{gc: true}` message (µs, minor and major):
+ * scoring's garbage is a cost its own code's profile does not show.
+ */
+const gc = { minorUs: 0, majorUs: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const major =
+      (e as unknown as { detail?: { kind?: number } }).detail?.kind !== constants.NODE_PERFORMANCE_GC_MINOR;
+    if (major) gc.majorUs += e.duration * 1000;
+    else gc.minorUs += e.duration * 1000;
+  }
+}).observe({ entryTypes: ["gc"] });
+
+process.on("message", (message: { mode?: Mode; gc?: unknown }) => {
+  if (message?.gc === true) {
+    process.send?.({ gc: { ...gc } });
+    Object.assign(gc, { minorUs: 0, majorUs: 0 });
+    return;
+  }
+  if (typeof message?.mode?.scoring !== "boolean") return;
+  const next = message.mode;
   void nextRound().then(() => {
-    scoring = on;
-    process.send?.({ scoring });
+    mode = next;
+    process.send?.({ mode });
   });
 });
