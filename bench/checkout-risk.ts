@@ -48,7 +48,7 @@ interface Mode {
 }
 
 /**
- * The three comparisons of the one-node mode. `direct` is the plain one: as shipped against a
+ * The comparisons of the one-node mode. `direct` is the plain one: as shipped against a
  * stub, too spread to tell 5 % from 2 % (bench/RESULTS.md). The other two multiply what they
  * compare R_TIMES-fold, so a cost of one point reads as ten: `compute` is the work of one
  * scoring (reads, model), `store` what keeping its result on the order costs (the fields, their

@@ -111,9 +111,9 @@ process.on("message", (message: { mode?: Mode; gc?: unknown }) => {
     return;
   }
   if (typeof message?.mode?.scoring !== "boolean") return;
-  const next = message.mode;
+  const wanted = message.mode;
   void nextRound().then(() => {
-    mode = next;
+    mode = wanted;
     process.send?.({ mode });
   });
 });
