@@ -203,7 +203,7 @@ async function riskOneNode(seeded: string): Promise<RiskResult> {
     for (const c of COMPARISONS) {
       if (!R_PARTS.has(c.part) || (profileDir && c.part !== "direct")) continue;
       console.log(`  R ${c.part}: ${c.label}`);
-      if ("primeSeconds" in c) {
+      if ("primeSeconds" in c && c.primeSeconds) {
         await ask({ mode: c.off });
         await load(`R ${c.part}, not counted`, base, tokens, spread, c.primeSeconds);
       }
