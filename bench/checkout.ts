@@ -28,11 +28,11 @@
  *                 tenfold (the extra scorings are of other customers' earlier orders, spread
  *                 among the other orders' work);
  *        store    unscored, 10 copies of the fields scoring stores vs none: keeping its result;
- *      the last two read as (median - 1) / 10. BENCH_R_PARTS=inline: as shipped vs unscored with
- *      scoring's fields stored and the same scoring run apart (inside the step vs apart). The orders come from BENCH_R_USERS (3,000)
+ *      the last two read as (median - 1) / 10. The orders come from BENCH_R_USERS (3,000)
  *      customers, ~40 orders each in the phase, every one of whom has ordered (scored) in the
- *      warm-up. BENCH_R_PARTS (direct,compute,store) picks comparisons. BENCH_R_SAME=1 scores on
- *      both sides of the direct one (A/A: the spread between rounds).
+ *      warm-up. BENCH_R_PARTS (direct,compute,store) picks comparisons; `inline` (as shipped vs
+ *      unscored, scoring's fields stored and the same scoring run apart) is one more on request.
+ *      BENCH_R_SAME=1 scores on both sides of the direct one (A/A: the spread between rounds).
  *      BENCH_R_PROFILE_DIR=<dir>: the direct comparison only, a CPU profile of each round there,
  *      and the share of the scored rounds' main-thread time spent in the risk step's own code
  *      (bench/profile-share.ts).
@@ -638,6 +638,8 @@ async function run() {
   console.log(
     `    of which one scoring's work ${pct(risk?.compute)}, keeping its result ${pct(risk?.store)}`,
   );
+  if (risk?.inline !== undefined)
+    console.log(`    inside the order's step, beyond run apart: ${pct(risk.inline)}`);
 }
 
 const main = () => runBench("checkout", DEADLINE_MS, run);

@@ -40,26 +40,29 @@ let mode: Mode = { scoring: process.env.BENCH_R_SCORING !== "0" };
 const RECENT = 3000;
 const recent: unknown[][] = [];
 let next = 0;
-/** A stored risk of the usual length and the card's fingerprint, `copies` times. */
+/** A stored risk of the usual length. */
+const RISK = JSON.stringify({ score: 7, level: "low", reasons: ["new account"], model: 1 });
+/** The stored risk and the card's fingerprint, `copies` times. */
 const storedFields = (d: { userId?: string; paymentToken: string }, copies: number) => {
   const set: Record<string, string> = {};
-  const risk = JSON.stringify({ score: 7, level: "low", reasons: ["new account"], model: 1 });
   const card = cardFingerprint(`${d.userId}\u0000${d.paymentToken}`);
   for (let i = 0; i < copies; i++) {
-    set[i ? `risk${i}` : "risk"] = risk;
+    set[i ? `risk${i}` : "risk"] = RISK;
     set[i ? `riskCard${i}` : "riskCard"] = card;
   }
   return set;
 };
+/** Scores `order` at a random moment of the next 20 ms, its outcome dropped. */
+const later = (service: unknown, order: unknown[]) =>
+  setTimeout(() => score.apply(service, order).catch(() => undefined), Math.random() * 20);
 OrderRiskMixin.methods!.scoreRisk = async function (this: unknown, ...args: unknown[]) {
   const { scoring, extra = 0, fields = 0, apart } = mode;
-  const later = (order: unknown[]) =>
-    setTimeout(() => score.apply(this, order).catch(() => undefined), Math.random() * 20);
   if (!scoring) {
-    if (apart) later(args);
+    if (apart) later(this, args);
     return fields ? { ...unscored, set: storedFields(args[1] as any, fields) } : unscored;
   }
-  for (let i = 0; i < extra && recent.length; i++) later(recent[Math.floor(Math.random() * recent.length)]);
+  for (let i = 0; i < extra && recent.length; i++)
+    later(this, recent[Math.floor(Math.random() * recent.length)]);
   // Kept only where both sides keep them: the orders and contexts held are memory for the GC.
   if (mode.extra !== undefined) recent[next++ % RECENT] = args;
   return score.apply(this, args);
