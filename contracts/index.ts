@@ -156,6 +156,8 @@ export type Role = "customer" | "admin";
 export interface AuthUser {
   id: string;
   role: Role;
+  /** When the account signed up (ISO), carried by the access token so scoring need not ask users. */
+  signedUpAt?: string;
 }
 
 export interface Meta {
@@ -475,7 +477,7 @@ export interface Payment {
 export interface Actions extends PricingActions {
   "tokens.jwks": { params: Record<string, never>; result: { keys: Jwk[] } };
   "tokens.publicKeys": { params: Record<string, never>; result: { keys: PublicKeyInfo[] } };
-  "tokens.issue": { params: { userId: string; role: Role }; result: TokenPair };
+  "tokens.issue": { params: { userId: string; role: Role; signedUpAt?: string }; result: TokenPair };
   "tokens.refresh": { params: { refreshToken: string }; result: TokenPair };
   "tokens.revoke": { params: { refreshToken: string }; result: null };
   "tokens.verify": { params: { token: string }; result: AuthUser };

@@ -18,6 +18,8 @@ export interface RefreshTokenDoc {
   familyId: string;
   userId: string;
   role: Role;
+  /** The account's signup (ISO), for the access tokens of the family; absent on older families. */
+  signedUpAt?: string;
   state: RefreshState;
   /** Epoch milliseconds, so range filters behave the same on NeDB and MongoDB. */
   createdAt: number;
@@ -44,7 +46,7 @@ export function hashRefreshToken(token: string): string {
 
 export function firstOfFamily(
   ids: { id: string; familyId: string; hash: string },
-  user: { userId: string; role: Role },
+  user: { userId: string; role: Role; signedUpAt?: string },
   now: number,
 ): RefreshTokenDoc {
   const expiresAt = now + ABSOLUTE_TTL_MS;
@@ -54,6 +56,7 @@ export function firstOfFamily(
     familyId: ids.familyId,
     userId: user.userId,
     role: user.role,
+    ...(user.signedUpAt ? { signedUpAt: user.signedUpAt } : {}),
     state: "active",
     createdAt: now,
     expiresAt,
@@ -72,6 +75,7 @@ export function successor(
     familyId: prev.familyId,
     userId: prev.userId,
     role: prev.role,
+    ...(prev.signedUpAt ? { signedUpAt: prev.signedUpAt } : {}),
     state: "active",
     createdAt: now,
     expiresAt: prev.expiresAt,

@@ -110,7 +110,8 @@ export function signAccessToken(
   user: AuthUser,
   opts: TokenClaimsOptions & { ttlSeconds: number },
 ): string {
-  return jwt.sign({ role: user.role }, key.privateKey, {
+  const claims = user.signedUpAt ? { role: user.role, signedUpAt: user.signedUpAt } : { role: user.role };
+  return jwt.sign(claims, key.privateKey, {
     algorithm: ACCESS_ALG,
     keyid: key.kid,
     subject: user.id,
@@ -163,7 +164,10 @@ export function checkAccessToken(
     !ROLES.includes(payload.role)
   )
     throw new TokenError("invalid");
-  return { user: { id: payload.sub, role: payload.role }, expiresAt: payload.exp * 1000 };
+  const user: AuthUser = { id: payload.sub, role: payload.role };
+  // Tokens signed before the claim was carried have none: scoring then asks users.
+  if (typeof payload.signedUpAt === "string") user.signedUpAt = payload.signedUpAt;
+  return { user, expiresAt: payload.exp * 1000 };
 }
 
 export function verifyAccessToken(

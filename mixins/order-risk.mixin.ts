@@ -81,7 +81,7 @@ export interface RiskMethods {
     d: OrderDoc,
     seen: { card: string; shared: boolean; address?: string },
   ): Promise<RiskFacts>;
-  /** When the account signed up (ISO), asked of users once per account and node; null if unknown. */
+  /** When the account signed up (ISO): from the buyer's token, else asked of users once per account and node; null if unknown. */
   accountCreatedAt(via: Via, userId: string): Promise<string | null>;
   /** The order as `user` may see it: with its risk for an admin. */
   viewFor(user: Meta["user"], d: OrderDoc): Order;
@@ -200,6 +200,9 @@ export const OrderRiskMixin: ServiceSchema = {
     },
 
     async accountCreatedAt(this: any, via: Via, userId: string): Promise<string | null> {
+      // The buyer's access token says it, unless the token predates the claim or a recovery drives.
+      const caller = (via as Context<unknown, Meta>).meta?.user;
+      if (caller?.id === userId && caller.signedUpAt) return caller.signedUpAt;
       const known: Map<string, string> = this.accountCreatedAts;
       const kept = known.get(userId);
       if (kept) return kept;

@@ -87,13 +87,17 @@ const TokensService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
     /** Starts a new family: called by `users` after signup and login. */
     issue: {
       visibility: "public",
-      params: { userId: "string", role: { type: "enum", values: ["customer", "admin"] } },
+      params: {
+        userId: "string",
+        role: { type: "enum", values: ["customer", "admin"] },
+        signedUpAt: { type: "string", max: 40, optional: true },
+      },
       async handler(ctx: Context<Params<"tokens.issue">, Meta>): Promise<TokenPair> {
         const refresh = newRefreshToken();
-        const user = { userId: ctx.params.userId, role: ctx.params.role };
+        const { userId, role, signedUpAt } = ctx.params;
         const ids = { id: randomUUID(), familyId: randomUUID(), hash: refresh.hash };
-        await this.adapter.insert(firstOfFamily(ids, user, Date.now()));
-        return { ...this.accessToken({ id: user.userId, role: user.role }), refreshToken: refresh.token };
+        await this.adapter.insert(firstOfFamily(ids, { userId, role, signedUpAt }, Date.now()));
+        return { ...this.accessToken({ id: userId, role, signedUpAt }), refreshToken: refresh.token };
       },
     },
 
@@ -118,7 +122,8 @@ const TokensService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
           await this.adapter.removeById(nextDoc._id);
           return this.refuse(await this.adapter.findOne({ hash }), now);
         }
-        return { ...this.accessToken({ id: rotated.userId, role: rotated.role }), refreshToken: next.token };
+        const { userId: id, role, signedUpAt } = rotated as RefreshTokenDoc;
+        return { ...this.accessToken({ id, role, signedUpAt }), refreshToken: next.token };
       },
     },
 

@@ -143,7 +143,11 @@ const UsersService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
           throw err;
         }
         await this.flushOutbox(id);
-        const tokens = await call(ctx, "tokens.issue", { userId: id, role: doc.role });
+        const tokens = await call(ctx, "tokens.issue", {
+          userId: id,
+          role: doc.role,
+          signedUpAt: doc.createdAt,
+        });
         await this.mergeGuestCart(ctx, id, guestCart);
         ctx.meta.$statusCode = 201;
         ctx.meta.$location = "/api/user/me";
@@ -162,7 +166,11 @@ const UsersService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
         const user: UserDoc | null = await this.adapter.findOne({ email: normalizeEmail(ctx.params.email) });
         const ok = await verifyPassword(user?.passwordHash ?? this.dummyHash, ctx.params.password);
         if (!user || !ok) throw wrongCredentials();
-        const tokens = await call(ctx, "tokens.issue", { userId: user._id, role: user.role });
+        const tokens = await call(ctx, "tokens.issue", {
+          userId: user._id,
+          role: user.role,
+          signedUpAt: user.createdAt,
+        });
         await this.mergeGuestCart(ctx, user._id, ctx.params.cartToken);
         return { user: toPublicUser(user), ...tokens };
       },

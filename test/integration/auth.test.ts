@@ -190,6 +190,9 @@ describe("identity through the gateway, every service in one broker", () => {
       });
       secrets.push(first.body.accessToken, first.body.refreshToken);
       expect((await me(first.body.accessToken)).body.id).toBe(res.body.user.id);
+      // The account's signup time rides along, in the first pair and after rotation.
+      for (const token of [res.body.accessToken, first.body.accessToken])
+        expect(jwt.decode(token)).toMatchObject({ signedUpAt: res.body.user.createdAt });
       const old = await refresh(res.body.refreshToken);
       expect(old.status).toBe(401);
       expect(old.body).toMatchObject({ code: 401, type: "INVALID_REFRESH_TOKEN" });

@@ -133,6 +133,29 @@ describe("order risk: scoring before the charge, holding and review", () => {
     expect(all.body.rows[0].risk.level).toBe("low");
   });
 
+  it("should take the account's signup time from its access token, asking users only for a token without it", async () => {
+    const buyer = await signup();
+    const p = await product();
+    const asked: string[] = [];
+    const call: (name: string, params?: any, opts?: any) => Promise<any> = broker.call.bind(broker);
+    const spy = jest.spyOn(broker, "call").mockImplementation(((name: string, params: any, opts: any) => {
+      // Notifications ask too, for the confirmation's address: only the orders service's asks count.
+      if (name === "users.contact" && opts?.parentCtx?.service?.name === "orders") asked.push(params.id);
+      return call(name, params, opts);
+    }) as any);
+    try {
+      expect((await place(buyer.token, p.id)).status).toBe(201);
+      expect(asked).toEqual([]);
+      // A token issued without the claim (as before it was carried): scoring asks, once per account.
+      const older = await call("tokens.issue", { userId: buyer.id, role: "customer" });
+      expect((await place(older.accessToken, p.id)).status).toBe(201);
+      expect((await place(older.accessToken, p.id)).status).toBe(201);
+      expect(asked).toEqual([buyer.id]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it("should hold the next order after 5 declines of the account: 202 on_hold, stock held, nothing charged", async () => {
     const { buyer, p, order } = await heldOrder();
     expect(order.status).toBe("on_hold");

@@ -171,6 +171,17 @@ describe("refresh-token families", () => {
     expect(next.idleExpiresAt).toBe(first.expiresAt);
   });
 
+  it("should carry the account's signup time from the family's first token to every successor", () => {
+    const since = "2025-01-02T03:04:05.000Z";
+    const signed = firstOfFamily(
+      { id: "t1", familyId: "f1", hash: "h1" },
+      { userId: "u1", role: "customer", signedUpAt: since },
+      now,
+    );
+    expect(successor(signed, { id: "t2", hash: "h2" }, now + 1).signedUpAt).toBe(since);
+    expect(successor(first, { id: "t2", hash: "h2" }, now + 1)).not.toHaveProperty("signedUpAt");
+  });
+
   it("should rotate only an active token that has not expired in either way", () => {
     expect(rotationFilter("h1", now)).toEqual({
       hash: "h1",
@@ -282,6 +293,13 @@ describe("access-token verification", () => {
     expect(payload).toMatchObject({ iss: "iss-test", aud: "aud-test", sub: "u1", role: "admin" });
     expect(payload.exp - payload.iat).toBe(60);
     expect(verifyAccessToken(token, keys, opts)).toEqual({ id: "u1", role: "admin" });
+  });
+
+  it("should carry the account's signup time as a claim when it is known", () => {
+    const user = { id: "u1", role: "customer" as const, signedUpAt: "2025-01-02T03:04:05.000Z" };
+    const signed = signAccessToken(set.signing, user, { ...opts, ttlSeconds: 60 });
+    expect(jwt.decode(signed)).toMatchObject({ signedUpAt: user.signedUpAt });
+    expect(verifyAccessToken(signed, keys, opts)).toEqual(user);
   });
 
   it("should refuse `alg: none`, HS256 keyed with the public key, and an edited payload", () => {
