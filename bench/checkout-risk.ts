@@ -19,6 +19,8 @@ import {
   type Row,
 } from "./checkout";
 import { profileShare } from "./profile-share";
+// Type only: the preload itself runs in the bench's node, never in this process.
+import type { Mode } from "./risk-toggle-preload";
 import { freePort, kill, tmpDir } from "./support";
 
 /**
@@ -34,17 +36,6 @@ export const R_USERS = Number(process.env.BENCH_R_USERS ?? 3000);
 const R_TIMES = Number(process.env.BENCH_R_TIMES ?? 10);
 /** Which comparisons run (each of R_PAIRS pairs): BENCH_R_PARTS, default the first three. */
 const R_PARTS = new Set((process.env.BENCH_R_PARTS ?? "direct,compute,store").split(","));
-
-/** What the node does for each order in a round (bench/risk-toggle-preload.ts). */
-interface Mode {
-  scoring: boolean;
-  /** Scorings more, of other customers' earlier orders, their outcome dropped. */
-  extra?: number;
-  /** Unscored: copies of the fields scoring stores, stored all the same. */
-  fields?: number;
-  /** Unscored: the order scored all the same, apart from its step, the outcome dropped. */
-  apart?: boolean;
-}
 
 /**
  * The comparisons of the one-node mode. `direct` is the plain one: as shipped against a

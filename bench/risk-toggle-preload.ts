@@ -15,7 +15,8 @@ import { OrderRiskMixin } from "../mixins/order-risk.mixin";
 import type { RiskOutcome } from "../mixins/risk-step";
 import { cardFingerprint } from "../domain/risk-features";
 
-interface Mode {
+/** What the node does for each order in a round (sent by bench/checkout-risk.ts). */
+export interface Mode {
   scoring: boolean;
   /**
    * Scorings more per order, their outcome dropped: each of an earlier order of another customer

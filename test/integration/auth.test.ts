@@ -191,6 +191,7 @@ describe("identity through the gateway, every service in one broker", () => {
       secrets.push(first.body.accessToken, first.body.refreshToken);
       expect((await me(first.body.accessToken)).body.id).toBe(res.body.user.id);
       // The account's signup time rides along, in the first pair and after rotation.
+      expect(res.body.user.createdAt).toEqual(expect.any(String));
       for (const token of [res.body.accessToken, first.body.accessToken])
         expect(jwt.decode(token)).toMatchObject({ signedUpAt: res.body.user.createdAt });
       const old = await refresh(res.body.refreshToken);
