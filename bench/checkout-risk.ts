@@ -145,7 +145,14 @@ async function riskPairs(on: (r: number) => Promise<RiskRow>, off: (r: number) =
 }
 
 /** The risk step's own work, callees included (mixins/order-risk.mixin.ts, domain/risk*.ts). */
-const SCORING_FUNCTIONS = ["scoreRisk", "riskFacts", "accountCreatedAt", "accountFacts", "assess"];
+const SCORING_FUNCTIONS = [
+  "scoreRisk",
+  "riskFacts",
+  "sharedCounts",
+  "accountCreatedAt",
+  "accountFacts",
+  "assess",
+];
 
 /**
  * One node, switched between rounds (bench/risk-toggle-preload.ts): both sides of each comparison

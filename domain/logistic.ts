@@ -25,8 +25,11 @@ export function contributions(m: LogisticModel, x: readonly number[]): number[] 
   return standardise(x, m).map((z, i) => z * m.weights[i]);
 }
 
+/** One pass, no arrays: it runs for every order at checkout. */
 export function probability(m: LogisticModel, x: readonly number[]): number {
-  return sigmoid(m.bias + contributions(m, x).reduce((a, b) => a + b, 0));
+  let logit = m.bias;
+  for (let i = 0; i < x.length; i++) logit += ((x[i] - m.means[i]) / m.scales[i]) * m.weights[i];
+  return sigmoid(logit);
 }
 
 export function fit(

@@ -55,27 +55,33 @@ function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** The feature vector (FEATURES order): counts on a log scale, so 20 orders is not 20 × 1. */
+/**
+ * The feature vector, in FEATURES order (each slot is checked by name in test/unit/risk.test.ts):
+ * counts on a log scale, so 20 orders is not 20 × 1. Written out as one array because it runs
+ * for every order at checkout.
+ */
 export function featureVector(f: RiskFacts): number[] {
   const first = f.earlierAmounts.length === 0;
   const typical = first ? 0 : median(f.earlierAmounts);
-  const values: Record<Feature, number> = {
-    ordersByUser: log1p(f.ordersByUser),
-    declinesByUser: log1p(f.declinesByUser),
-    ordersByCard: log1p(f.ordersByCard),
-    declinesByCard: log1p(f.declinesByCard),
-    ordersByAddress: log1p(f.ordersByAddress),
-    declinesByAddress: log1p(f.declinesByAddress),
-    cardsOfUser: log1p(Math.max(0, f.cardsOfUser - 1)),
-    // Young accounts: 1 on signup day, fading to 0 over a month; unknown counts as new.
-    newAccount: f.accountAgeDays === null ? 1 : Math.max(0, 1 - f.accountAgeDays / 30),
-    // How many times the usual amount, on a log scale; 0 with no history (firstOrder says so).
-    amountVsHistory: first ? 0 : Math.max(0, Math.log2(Math.max(1, f.amount) / Math.max(1, typical))),
-    firstOrder: first ? 1 : 0,
-    newShippingCountry:
-      f.earlierCountries.length > 0 && !f.earlierCountries.includes(f.shippingCountry) ? 1 : 0,
-  };
-  return FEATURES.map((name) => values[name]);
+  return [
+    log1p(f.ordersByUser),
+    log1p(f.declinesByUser),
+    log1p(f.ordersByCard),
+    log1p(f.declinesByCard),
+    log1p(f.ordersByAddress),
+    log1p(f.declinesByAddress),
+    // cardsOfUser: the cards besides this order's.
+    log1p(f.cardsOfUser - 1),
+    // newAccount: 1 on signup day, fading to 0 over a month; unknown counts as new.
+    f.accountAgeDays === null ? 1 : Math.max(0, 1 - f.accountAgeDays / 30),
+    // amountVsHistory: how many times the usual amount, on a log scale; 0 with no history
+    // (firstOrder says so).
+    first ? 0 : Math.max(0, Math.log2(Math.max(1, f.amount) / Math.max(1, typical))),
+    // firstOrder
+    first ? 1 : 0,
+    // newShippingCountry
+    f.earlierCountries.length > 0 && !f.earlierCountries.includes(f.shippingCountry) ? 1 : 0,
+  ];
 }
 
 /** Fingerprints computed so far: a card's orders come again and again, and each was a SHA-256. */

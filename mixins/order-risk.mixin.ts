@@ -81,7 +81,13 @@ export interface RiskMethods {
     d: OrderDoc,
     seen: { card: string; shared: boolean; address?: string },
   ): Promise<RiskFacts>;
-  /** When the account signed up (ISO): from the buyer's token, else asked of users once per account and node; null if unknown. */
+  /** The last hour's orders and declines of a card other accounts may hold, and of a client address. */
+  sharedCounts(
+    d: OrderDoc,
+    since: string,
+    of: { card?: string; address?: string },
+  ): Promise<[number, number, number, number]>;
+  /** When the account signed up (ISO), asked of users once per account and node; null if unknown. */
   accountCreatedAt(via: Via, userId: string): Promise<string | null>;
   /** The order as `user` may see it: with its risk for an admin. */
   viewFor(user: Meta["user"], d: OrderDoc): Order;
@@ -103,6 +109,15 @@ export function countedAddress(address: string | undefined): string | undefined 
   if (!address || address === "unknown") return undefined;
   if (address === "::1" || address.startsWith("127.")) return undefined;
   return address;
+}
+
+/**
+ * When the account signed up, from the buyer's access token; undefined when the token predates
+ * the claim or a recovery drives the saga (users is asked then).
+ */
+export function tokenSignedUpAt(via: Via, userId: string): string | undefined {
+  const caller = (via as Context<unknown, Meta>).meta?.user;
+  return caller?.id === userId ? caller.signedUpAt : undefined;
 }
 
 const guestEmail = (d: OrderDoc) => (d as OrderDoc & { email?: string }).email ?? null;
@@ -151,20 +166,18 @@ export const OrderRiskMixin: ServiceSchema = {
       { card, shared, address }: { card: string; shared: boolean; address?: string },
     ) {
       const since = new Date(Date.now() - HOUR_MS).toISOString();
-      const recent = { createdAt: { $gte: since }, kind: "order", _id: { $ne: d._id } };
-      const declined = { status: "payment_failed", reason: { $ne: "reservation_expired" } };
-      const count = (query: object) => this.countDocs({ ...recent, ...query });
       // A guest's "account" is its email.
       const [field, value, where] = d.userId
         ? ["userId", d.userId, { kind: "order" }]
         : ["email", guestEmail(d), { kind: "order", userId: null }];
-      // One read of the account's latest orders serves its last hour and its paid history.
-      const [latest, createdAt] = await Promise.all([
-        this.latestOf(field, value, { where, fields: LATEST_FIELDS, limit: LATEST }) as Promise<
-          AccountOrder[]
-        >,
-        d.userId ? this.accountCreatedAt(via, d.userId) : null,
-      ]);
+      const read = { where, fields: LATEST_FIELDS, limit: LATEST };
+      // One read of the account's latest orders serves its last hour and its paid history. The
+      // buyer's token usually says the account's age; else users is asked during the read.
+      const signedUp = d.userId ? tokenSignedUpAt(via, d.userId) : null;
+      const [latest, createdAt]: [AccountOrder[], string | null] =
+        signedUp !== undefined
+          ? [await this.latestOf(field, value, read), signedUp]
+          : await Promise.all([this.latestOf(field, value, read), this.accountCreatedAt(via, d.userId!)]);
       const own = accountFacts(latest, {
         exclude: d,
         since,
@@ -172,37 +185,52 @@ export const OrderRiskMixin: ServiceSchema = {
         paid: PAID,
         historyLength: HISTORY,
       });
-      // A card counted per account (not shared) has no orders but the account's own.
-      const [ordersByCard, declinesByCard, ordersByAddress, declinesByAddress] =
+      const [cardOrders, cardDeclines, ordersByAddress, declinesByAddress] =
         shared || address
-          ? await Promise.all([
-              shared ? count({ riskCardShared: card }) : own.ordersByCard,
-              shared ? count({ riskCardShared: card, ...declined }) : own.declinesByCard,
-              address ? count({ riskAddress: address }) : 0,
-              address ? count({ riskAddress: address, ...declined }) : 0,
-            ])
-          : [own.ordersByCard, own.declinesByCard, 0, 0];
-      const paid = own.paid;
+          ? await this.sharedCounts(d, since, { card: shared ? card : undefined, address })
+          : [0, 0, 0, 0];
+      const earlierAmounts: number[] = [];
+      const earlierCountries: string[] = [];
+      for (const o of own.paid) {
+        if (o.currency === d.currency) earlierAmounts.push(o.total);
+        const country = o.shippingAddress.country;
+        if (!earlierCountries.includes(country)) earlierCountries.push(country);
+      }
       return {
         ordersByUser: own.orders,
         declinesByUser: own.declines,
-        ordersByCard,
-        declinesByCard,
+        // A card counted per account (not shared) has no orders but the account's own.
+        ordersByCard: shared ? cardOrders : own.ordersByCard,
+        declinesByCard: shared ? cardDeclines : own.declinesByCard,
         ordersByAddress,
         declinesByAddress,
         cardsOfUser: own.cards,
         accountAgeDays: createdAt ? daysBetween(createdAt, Date.now()) : null,
         amount: d.total,
-        earlierAmounts: paid.filter((o) => o.currency === d.currency).map((o) => o.total),
+        earlierAmounts,
         shippingCountry: d.shippingAddress.country,
-        earlierCountries: [...new Set(paid.map((o) => o.shippingAddress.country))],
+        earlierCountries,
       } satisfies RiskFacts;
     },
 
+    async sharedCounts(
+      this: any,
+      d: OrderDoc,
+      since: string,
+      { card, address }: { card?: string; address?: string },
+    ): Promise<[number, number, number, number]> {
+      const recent = { createdAt: { $gte: since }, kind: "order", _id: { $ne: d._id } };
+      const declined = { status: "payment_failed", reason: { $ne: "reservation_expired" } };
+      const count = (query: object): Promise<number> => this.countDocs({ ...recent, ...query });
+      return Promise.all([
+        card ? count({ riskCardShared: card }) : 0,
+        card ? count({ riskCardShared: card, ...declined }) : 0,
+        address ? count({ riskAddress: address }) : 0,
+        address ? count({ riskAddress: address, ...declined }) : 0,
+      ]);
+    },
+
     async accountCreatedAt(this: any, via: Via, userId: string): Promise<string | null> {
-      // The buyer's access token says it, unless the token predates the claim or a recovery drives.
-      const caller = (via as Context<unknown, Meta>).meta?.user;
-      if (caller?.id === userId && caller.signedUpAt) return caller.signedUpAt;
       const known: Map<string, string> = this.accountCreatedAts;
       const kept = known.get(userId);
       if (kept) return kept;

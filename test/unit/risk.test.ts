@@ -54,6 +54,22 @@ describe("risk features", () => {
     expect(feature("cardsOfUser", { cardsOfUser: 3 })).toBeCloseTo(Math.log(3), 10);
   });
 
+  it("should put each count in its own slot, named as FEATURES names it", () => {
+    const counts = [
+      "ordersByUser",
+      "declinesByUser",
+      "ordersByCard",
+      "declinesByCard",
+      "ordersByAddress",
+      "declinesByAddress",
+    ] as const;
+    for (const name of counts) {
+      const x = at({ [name]: 3 });
+      expect(x[FEATURES.indexOf(name)]).toBeCloseTo(Math.log(4), 10);
+      expect(x.filter((v) => v !== 0)).toHaveLength(1);
+    }
+  });
+
   it("should measure the amount against the account's median in doublings, and say when there is no history", () => {
     expect(feature("amountVsHistory", { amount: 20000 })).toBeCloseTo(2, 10);
     expect(feature("amountVsHistory", { amount: 100 })).toBe(0);
