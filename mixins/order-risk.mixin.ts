@@ -2,8 +2,8 @@
  * Order risk for the orders service (API.md "Recommendations and order risk"): the facts the risk
  * step scores (read from this service's own orders: the last hour's orders and declines of the
  * account, the card and the client address, the account's earlier paid orders; the account's
- * age from users), the model loaded at start, and the admin view that shows the risk. Held
- * orders' review and expiry: mixins/order-holds.mixin.ts.
+ * age from the buyer's token, else from users), the model loaded at start, and the admin view
+ * that shows the risk. Held orders' review and expiry: mixins/order-holds.mixin.ts.
  *
  * What must stay true:
  * - every order is scored before its charge, held or not (RISK_HOLD_LEVEL only decides holding);
