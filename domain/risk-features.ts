@@ -158,7 +158,8 @@ export function accountFacts(
     cards: 0,
     paid: [],
   };
-  const cards = new Set([opts.card]);
+  // Distinct cards: an account uses a few, so a list is enough.
+  const cards = [opts.card];
   const { paid } = facts;
   const paidAt: string[] = [];
   const { exclude, since, historyLength } = opts;
@@ -175,7 +176,7 @@ export function accountFacts(
       if (riskCard === opts.card) {
         facts.ordersByCard++;
         if (declined) facts.declinesByCard++;
-      } else if (riskCard) cards.add(riskCard);
+      } else if (riskCard && !cards.includes(riskCard)) cards.push(riskCard);
     }
     if (!opts.paid.includes(status)) continue;
     if (paid.length >= historyLength && (!paid.length || createdAt <= paidAt[paidAt.length - 1])) continue;
@@ -188,7 +189,7 @@ export function accountFacts(
       paidAt.pop();
     }
   }
-  facts.cards = cards.size;
+  facts.cards = cards.length;
   return facts;
 }
 

@@ -149,13 +149,10 @@ export const OrderRiskMixin: ServiceSchema = {
       const address = counted === undefined ? undefined : addressFingerprint(counted);
       const risk = assess(this.riskModel, await this.riskFacts(via, d, { card, shared, address }));
       const hold = this.riskHoldLevel !== undefined && atLeast(risk.level, this.riskHoldLevel);
-      const set: Partial<OrderDoc> = {
-        risk: storedRisk(risk),
-        riskCard: card,
-        ...(shared ? { riskCardShared: card } : {}),
-        ...(address ? { riskAddress: address } : {}),
-        ...(hold ? { heldUntil: Date.now() + this.reservationTtlMs } : {}),
-      };
+      const set: Partial<OrderDoc> = { risk: storedRisk(risk), riskCard: card };
+      if (shared) set.riskCardShared = card;
+      if (address) set.riskAddress = address;
+      if (hold) set.heldUntil = Date.now() + this.reservationTtlMs;
       return { risk, hold, set };
     },
 
