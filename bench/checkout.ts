@@ -30,8 +30,9 @@
  *        store    unscored, 10 copies of the fields scoring stores vs none: keeping its result;
  *      the last two read as (median - 1) / 10. The orders come from BENCH_R_USERS (3,000)
  *      customers, ~40 orders each in the phase (their tokens carry their signup times, so no
- *      order asks users for one). BENCH_R_PARTS (direct,compute,store) picks comparisons; `inline` (as shipped vs
- *      unscored, scoring's fields stored and the same scoring run apart) is one more on request.
+ *      order asks users for one). BENCH_R_PARTS (direct,compute,store) picks comparisons;
+ *      `inline` (as shipped vs unscored, scoring's fields stored and the same scoring run apart)
+ *      is one more on request.
  *      BENCH_R_SAME=1 scores on both sides of the direct one (A/A: the spread between rounds).
  *      BENCH_R_PROFILE_DIR=<dir>: the direct comparison only, a CPU profile of each round there,
  *      and the share of the scored rounds' main-thread time spent in the risk step's own code

@@ -115,7 +115,7 @@ export function countedAddress(address: string | undefined): string | undefined 
  * When the account signed up, from the buyer's access token; undefined when the token predates
  * the claim or a recovery drives the saga (users is asked then).
  */
-export function tokenSignedUpAt(via: Via, userId: string): string | undefined {
+function tokenSignedUpAt(via: Via, userId: string): string | undefined {
   const caller = (via as Context<unknown, Meta>).meta?.user;
   return caller?.id === userId ? caller.signedUpAt : undefined;
 }
