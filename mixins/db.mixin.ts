@@ -13,6 +13,7 @@ import MongoAdapter from "moleculer-db-adapter-mongo";
 import { config } from "../lib/config";
 import { keepDatafileOpen } from "../lib/nedb-datafile";
 import { fastBucketDeletes } from "../lib/nedb-index";
+import { fastDocuments } from "../lib/nedb-fast-docs";
 
 export interface IndexSpec {
   fields: Record<string, 1 | -1>;
@@ -107,6 +108,7 @@ function adapterFor(collection: string): unknown {
     } as any);
   fs.mkdirSync(cfg.dataDir, { recursive: true });
   fastBucketDeletes();
+  fastDocuments();
   return new DbService.MemoryAdapter({ filename: path.join(cfg.dataDir, `${collection}.db`) } as any);
 }
 
