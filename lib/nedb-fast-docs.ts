@@ -33,7 +33,7 @@ export function copyValue(v: unknown): unknown {
   if (v === null || v instanceof Date) return v;
   if (Array.isArray(v)) return v.map(copyValue);
   const res: Record<string, unknown> = { ...v };
-  // Only overwrites: a deleted or added field would turn the copy back into a hash table.
+  // Only overwrites: deleting a field would make the copy a hash table again.
   for (const k in res) {
     const field = res[k];
     if (typeof field === "object" ? field !== null && !(field instanceof Date) : dropped(field))
