@@ -135,7 +135,7 @@ export interface AccountFacts {
 /**
  * The account's facts in one pass over its orders, given in any order, `exclude` (the order being
  * scored) left out. Each field of each order is read once: an order lies somewhere in a large
- * heap, and each first read of one is a cache miss (~1-2 µs an order on the checkout bench), so the
+ * heap, and the first read of one is a cache miss (bench/RESULTS.md, phase R), so the
  * order scored is told apart by its `createdAt` before its `_id`, and the paid history's times
  * are kept beside it. Walked from the end: a store that appends keeps the newest there, so the
  * paid history fills at once and older orders cost one comparison each.

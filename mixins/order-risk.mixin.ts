@@ -49,7 +49,7 @@ const HISTORY = 12;
  * The account's latest orders read per scoring: its last hour and its paid history. Twice the
  * largest burst the model learned on (12 orders an hour). Past it a count moves the score little
  * (an established account's 24 orders in the hour score 9, 50 score 13), and each order read is
- * ~1-2 µs on a shop's large heap (bench/RESULTS.md, phase R).
+ * at least one cache miss on a shop's large heap (bench/RESULTS.md, phase R).
  */
 const LATEST = 24;
 /** What scoring reads of those orders. */
